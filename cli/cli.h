@@ -1,0 +1,45 @@
+/* cli: what every subcommand shares: option parsing errors, exit codes, the program name.
+ *
+ * Exit codes: 0 success, 1 the command ran and found a problem (e.g. no such delivery),
+ * 2 usage or configuration error, 3 runtime failure (database, network). */
+#ifndef WEBHOOKY_CLI_H
+#define WEBHOOKY_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { EXIT_OK = 0, EXIT_PROBLEM = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full --help text */
+    int (*run)(int argc, char **argv);
+};
+
+/* Parse options with getopt_long, printing our own one-line errors: returns the option
+ * character, -1 at the end, or '?' after printing "webhooky CMD: <problem>" and the usage
+ * to stderr. */
+int cli_getopt(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+               const struct option *longopts);
+
+/* Print "webhooky CMD: <message>" and the usage to stderr; returns EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parse a whole-number option value in [min, max]; prints a usage error when it is not one. */
+bool cli_parse_int(const struct cli_command *cmd, const char *opt, const char *value, int64_t min,
+                   int64_t max, int64_t *ret);
+
+/* Parse sizes like 10485760, 512k, 10M, 1G (powers of 1024). */
+bool cli_parse_size(const struct cli_command *cmd, const char *opt, const char *value,
+                    uint64_t *ret);
+
+/* Environment default for an option: the variable's value, or fallback. */
+const char *cli_env(const char *name, const char *fallback);
+
+extern const struct cli_command cmd_serve;
+extern const struct cli_command cmd_deliveries;
+
+#endif

@@ -1,0 +1,451 @@
+/* webhooky deliveries: read (and clear) the capture database directly, also while serve runs. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "mockserver/buf.h"
+#include "mockserver/encode.h"
+#include "mockserver/filter.h"
+#include "mockserver/store.h"
+
+static int run(int argc, char **argv);
+
+const struct cli_command cmd_deliveries = {
+    .name = "deliveries",
+    .summary = "list, show, export, count or clear captured deliveries",
+    .usage =
+        "usage: webhooky deliveries list   [--db PATH] [--limit N] [--endpoint NAME]\n"
+        "                                  [--method M] [--since-id N] [--json]\n"
+        "       webhooky deliveries show   ID [--db PATH] [--json]\n"
+        "       webhooky deliveries export [--db PATH] [--format jsonl] [--endpoint NAME]\n"
+        "                                  [--since-id N]\n"
+        "       webhooky deliveries count  [--db PATH] [--endpoint NAME] [--since-id N]\n"
+        "       webhooky deliveries clear  [--db PATH] [--endpoint NAME]\n"
+        "\n"
+        "Reads the database that 'webhooky serve' writes; safe while it runs.\n"
+        "\n"
+        "  list    a table, oldest first with the newest at the bottom: the last N deliveries\n"
+        "          (--limit, default 100); --json prints the API's JSON instead\n"
+        "  show    one delivery: headers and body (JSON pretty-printed); --json for the API's JSON\n"
+        "  export  every selected delivery as one JSON object per line (the API's JSON)\n"
+        "  count   how many deliveries are selected\n"
+        "  clear   delete the selected deliveries (all, or --endpoint)\n"
+        "\n"
+        "options:\n"
+        "  -d, --db PATH         database file (default webhooky.db)\n"
+        "  -n, --limit N         at most N deliveries (list)\n"
+        "  -e, --endpoint NAME   only this endpoint ('-' for the catch-all)\n"
+        "  -m, --method M        only this HTTP method (list)\n"
+        "      --since-id N      only deliveries with an id greater than N\n"
+        "      --json            JSON output (list, show)\n"
+        "      --format FMT      export format: jsonl (default)\n"
+        "  -h, --help            show this help\n"
+        "\n"
+        "Captured bytes are escaped for the terminal (control characters as \\xNN).\n",
+    .run = run,
+};
+
+enum { OPT_SINCE = 256, OPT_JSON, OPT_FORMAT };
+
+struct opts {
+    const char *db;
+    struct delivery_filter f;
+    bool json;
+    bool limit_set;
+    const char *format;
+};
+
+static int open_store(const struct opts *o, store **ret)
+{
+    struct wh_error err;
+    int r = store_open(o->db, 0, ret, &err);
+    if (r < 0)
+        fprintf(stderr, "webhooky deliveries: %s\n", err.msg);
+    return r;
+}
+
+static void print_json(json_t *v, size_t flags)
+{
+    char *text = v ? json_dumps(v, flags) : NULL;
+    if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+    }
+    free(text);
+}
+
+/* ---- list ---- */
+
+struct rows {
+    struct delivery **v;
+    size_t n, cap;
+};
+
+static int collect(void *arg, const struct delivery *d)
+{
+    struct rows *rows = arg;
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 64;
+        struct delivery **v = realloc(rows->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    /* the store reuses its delivery between rows: take a copy of what the table shows */
+    struct delivery *c = delivery_create();
+    if (!c)
+        return -ENOMEM;
+    c->id = d->id;
+    c->received_us = d->received_us;
+    c->endpoint = d->endpoint ? strdup(d->endpoint) : NULL;
+    c->method = strdup(d->method);
+    c->path = strdup(d->path);
+    c->query = d->query ? strdup(d->query) : NULL;
+    c->status = d->status;
+    c->body_size = d->body_size;
+    c->truncated = d->truncated;
+    rows->v[rows->n++] = c;
+    if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query))
+        return -ENOMEM;
+    return 0;
+}
+
+static int json_row(void *arg, const struct delivery *d)
+{
+    json_t *o = delivery_to_json(d);
+    return o && json_array_append_new(arg, o) == 0 ? 0 : -ENOMEM;
+}
+
+/* Shorten s to at most max display cells, with an ellipsis. Works on the escaped text. */
+static void fit(struct buf *b, size_t max)
+{
+    size_t cells = 0, i = 0, cut = 0;
+    for (; i < b->len; i++) {
+        if (((unsigned char)b->data[i] & 0xC0) == 0x80)
+            continue;
+        if (cells == max - 1)
+            cut = i;
+        cells++;
+    }
+    if (cells > max) {
+        b->len = cut;
+        buf_append_str(b, "\xE2\x80\xA6");
+    }
+}
+
+static int list(const struct opts *o)
+{
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    struct delivery_filter f = o->f;
+    f.desc = true; /* the newest N, shown oldest first */
+    if (!o->limit_set)
+        f.limit = FILTER_DEFAULT_LIMIT;
+    int r;
+    if (o->json) {
+        json_t *arr = json_array();
+        int64_t last = 0;
+        r = arr ? store_foreach(st, &f, json_row, arr, &err) : -ENOMEM;
+        if (r == 0)
+            r = store_last_id(st, &last, &err);
+        store_close(st);
+        if (r < 0) {
+            json_decref(arr);
+            fprintf(stderr, "webhooky deliveries: %s\n", r == -ENOMEM ? "out of memory" : err.msg);
+            return EXIT_RUNTIME;
+        }
+        /* oldest first, as the table */
+        json_t *asc = json_array();
+        for (size_t i = json_array_size(arr); i-- > 0;)
+            json_array_append(asc, json_array_get(arr, i));
+        json_decref(arr);
+        json_t *out = json_pack("{sosI}", "deliveries", asc, "last_id", (json_int_t)last);
+        print_json(out, JSON_INDENT(2));
+        json_decref(out);
+        return EXIT_OK;
+    }
+    struct rows rows = {0};
+    r = store_foreach(st, &f, collect, &rows, &err);
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n", r == -ENOMEM ? "out of memory" : err.msg);
+    } else if (rows.n == 0) {
+        printf("no deliveries\n");
+    } else {
+        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s\n", "ID", "RECEIVED (UTC)", "ENDPOINT",
+               "METHOD", "PATH", "STATUS", "SIZE");
+        struct buf cell;
+        buf_init(&cell, 0);
+        for (size_t i = rows.n; i-- > 0;) {
+            const struct delivery *d = rows.v[i];
+            struct buf t;
+            buf_init(&t, 0);
+            encode_rfc3339_us(&t, d->received_us);
+            /* "2026-11-27T06:39:54.123456Z" -> "2026-11-27 06:39:54.123" */
+            if (t.len >= 23)
+                t.data[10] = ' ', t.data[23] = '\0';
+            printf("%-8" PRId64 " %-23s ", d->id, t.data ? t.data : "");
+            buf_finish(&t);
+            buf_reset(&cell);
+            if (d->endpoint)
+                encode_terminal(&cell, d->endpoint, strlen(d->endpoint), false);
+            else
+                buf_append_str(&cell, "-");
+            printf("%-16s ", cell.data);
+            buf_reset(&cell);
+            encode_terminal(&cell, d->method, strlen(d->method), false);
+            fit(&cell, 7);
+            printf("%-7s ", cell.data);
+            buf_reset(&cell);
+            encode_terminal(&cell, d->path, strlen(d->path), false);
+            if (d->query) {
+                buf_append_byte(&cell, '?');
+                encode_terminal(&cell, d->query, strlen(d->query), false);
+            }
+            fit(&cell, 40);
+            /* pad by display cells, not bytes */
+            size_t cells = 0;
+            for (size_t k = 0; k < cell.len; k++)
+                cells += ((unsigned char)cell.data[k] & 0xC0) != 0x80;
+            printf("%s%*s ", cell.data, (int)(cells < 40 ? 40 - cells : 0), "");
+            printf("%6d %8" PRIu64 "%s\n", d->status, d->body_size, d->truncated ? "+" : " ");
+        }
+        buf_finish(&cell);
+    }
+    for (size_t i = 0; i < rows.n; i++)
+        delivery_destroy(rows.v[i]);
+    free(rows.v);
+    return r < 0 ? EXIT_RUNTIME : EXIT_OK;
+}
+
+/* ---- show ---- */
+
+static void print_escaped(const void *data, size_t len, bool keep_newlines)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    encode_terminal(&b, data, len, keep_newlines);
+    if (b.data)
+        fwrite(b.data, 1, b.len, stdout);
+    buf_finish(&b);
+}
+
+static int show(const struct opts *o, const char *idtext)
+{
+    int64_t id;
+    if (filter_parse_int(idtext, 1, INT64_MAX, &id) < 0)
+        return cli_usage_error(&cmd_deliveries, "a delivery id is a whole number >= 1, not '%s'",
+                               idtext);
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    struct delivery *d = NULL;
+    int r = store_get(st, id, &d, &err);
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n", err.msg);
+        return r == -ENOENT ? EXIT_PROBLEM : EXIT_RUNTIME;
+    }
+    if (o->json) {
+        json_t *v = delivery_to_json(d);
+        print_json(v, JSON_INDENT(2));
+        json_decref(v);
+        delivery_destroy(d);
+        return EXIT_OK;
+    }
+    struct buf t;
+    buf_init(&t, 0);
+    encode_rfc3339_us(&t, d->received_us);
+    printf("delivery %" PRId64 "  received %s from %s\n", d->id, t.data ? t.data : "",
+           d->remote_addr);
+    buf_finish(&t);
+    printf("endpoint %s\n", d->endpoint ? d->endpoint : "- (catch-all)");
+    print_escaped(d->method, strlen(d->method), false);
+    putchar(' ');
+    print_escaped(d->path, strlen(d->path), false);
+    if (d->query) {
+        putchar('?');
+        print_escaped(d->query, strlen(d->query), false);
+    }
+    printf("\nanswered %d\n\n", d->status);
+    struct header_iter it;
+    const char *n, *v;
+    size_t nl, vl;
+    header_iter_init(&it, d->headers.data, d->headers.len);
+    while (header_iter_next(&it, &n, &nl, &v, &vl)) {
+        print_escaped(n, nl, false);
+        fputs(": ", stdout);
+        print_escaped(v, vl, false);
+        putchar('\n');
+    }
+    printf("\n");
+    json_t *doc = NULL;
+    if (d->body.len)
+        doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (doc) {
+        /* jansson escapes control characters in strings, so this is terminal-safe; the
+         * escaping pass also covers non-ASCII that is not valid UTF-8 */
+        char *pretty = json_dumps(doc, JSON_INDENT(2) | JSON_ENCODE_ANY);
+        if (pretty)
+            print_escaped(pretty, strlen(pretty), true);
+        free(pretty);
+        json_decref(doc);
+        putchar('\n');
+    } else if (d->body.len) {
+        print_escaped(d->body.data, d->body.len, true);
+        if (d->body.data[d->body.len - 1] != '\n')
+            putchar('\n');
+    } else {
+        printf("(empty body)\n");
+    }
+    if (d->truncated)
+        printf("\n[truncated: %" PRIu64 " bytes sent, first %zu stored]\n", d->body_size,
+               d->body.len);
+    delivery_destroy(d);
+    return EXIT_OK;
+}
+
+/* ---- export, count, clear ---- */
+
+static int jsonl_row(void *arg, const struct delivery *d)
+{
+    json_t *v = delivery_to_json(d);
+    if (!v)
+        return -ENOMEM;
+    int r = json_dumpf(v, stdout, JSON_COMPACT);
+    json_decref(v);
+    if (r < 0 || fputc('\n', stdout) == EOF)
+        return -EIO;
+    return 0;
+}
+
+static int export(const struct opts *o)
+{
+    if (o->format && strcmp(o->format, "jsonl") != 0)
+        return cli_usage_error(&cmd_deliveries, "--format must be 'jsonl', not '%s'", o->format);
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    int r = store_foreach(st, &o->f, jsonl_row, NULL, &err);
+    store_close(st);
+    if (fflush(stdout) != 0 && r == 0)
+        r = -EIO;
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n",
+                r == -EIO ? "cannot write the output" : r == -ENOMEM ? "out of memory" : err.msg);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+static int count(const struct opts *o)
+{
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    int64_t n = 0;
+    int r = store_count(st, &o->f, &n, &err);
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    printf("%" PRId64 "\n", n);
+    return EXIT_OK;
+}
+
+static int clear(const struct opts *o)
+{
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    int64_t n = 0;
+    struct delivery_filter f;
+    filter_init(&f);
+    f.endpoint = o->f.endpoint;
+    f.since_id = o->f.since_id;
+    int r = store_delete(st, &f, &n, &err);
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    printf("deleted %" PRId64 " deliveries\n", n);
+    return EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"limit", required_argument, NULL, 'n'},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"method", required_argument, NULL, 'm'},
+        {"since-id", required_argument, NULL, OPT_SINCE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct opts o = {.db = "webhooky.db"};
+    filter_init(&o.f);
+    int c;
+    int64_t n;
+    while ((c = cli_getopt(&cmd_deliveries, argc, argv, "d:n:e:m:h", longopts)) != -1) {
+        switch (c) {
+        case 'd': o.db = optarg; break;
+        case 'n':
+            if (!cli_parse_int(&cmd_deliveries, "--limit", optarg, 1, INT32_MAX, &n))
+                return EXIT_USAGE;
+            o.f.limit = n;
+            o.limit_set = true;
+            break;
+        case 'e': o.f.endpoint = optarg; break;
+        case 'm': o.f.method = optarg; break;
+        case OPT_SINCE:
+            if (!cli_parse_int(&cmd_deliveries, "--since-id", optarg, 0, INT64_MAX, &n))
+                return EXIT_USAGE;
+            o.f.since_id = n;
+            break;
+        case OPT_JSON: o.json = true; break;
+        case OPT_FORMAT: o.format = optarg; break;
+        case 'h': fputs(cmd_deliveries.usage, stdout); return EXIT_OK;
+        default: return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(&cmd_deliveries, "missing subcommand (list, show, export, count "
+                                                "or clear)");
+    const char *sub = argv[optind++];
+    if (strcmp(sub, "show") == 0) {
+        if (optind >= argc)
+            return cli_usage_error(&cmd_deliveries, "show needs a delivery id");
+        const char *id = argv[optind++];
+        if (optind < argc)
+            return cli_usage_error(&cmd_deliveries, "unexpected argument '%s'", argv[optind]);
+        return show(&o, id);
+    }
+    if (optind < argc)
+        return cli_usage_error(&cmd_deliveries, "unexpected argument '%s'", argv[optind]);
+    if (strcmp(sub, "list") == 0)
+        return list(&o);
+    if (strcmp(sub, "export") == 0)
+        return export(&o);
+    if (strcmp(sub, "count") == 0)
+        return count(&o);
+    if (strcmp(sub, "clear") == 0)
+        return clear(&o);
+    return cli_usage_error(&cmd_deliveries, "unknown subcommand '%s' (list, show, export, count "
+                                            "or clear)", sub);
+}

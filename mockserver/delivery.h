@@ -1,0 +1,61 @@
+/* delivery: one captured request, exactly as it arrived, and its JSON form.
+ *
+ * A delivery owns all of its memory. Headers are kept in arrival order with duplicates, as a
+ * compact blob (name and value lengths as 32-bit little-endian numbers, then the bytes), which
+ * is also how the store keeps them; header_iter walks it. delivery_to_json produces the API
+ * shape, which later features extend but never change:
+ *   id, received_at, endpoint, method, path, query, headers [[name, value]...],
+ *   body | body_base64, body_size, truncated, remote_addr, response {status}. */
+#ifndef WEBHOOKY_DELIVERY_H
+#define WEBHOOKY_DELIVERY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct delivery {
+    int64_t id;          /* assigned by the store when committed; 0 before */
+    int64_t received_us; /* wall clock, microseconds since the Unix epoch */
+    char *endpoint;      /* owned; configured endpoint name, NULL for the catch-all */
+    char *method;        /* owned; never NULL */
+    char *path;          /* owned; raw path as received (not percent-decoded) */
+    char *query;         /* owned; raw query string without '?', NULL when the URI had none */
+    struct buf headers;  /* header blob, see header_iter */
+    size_t n_headers;    /* number of header pairs in the blob */
+    struct buf body;     /* the stored body bytes (all of them unless truncated) */
+    uint64_t body_size;  /* bytes the client sent or declared; > body.len when truncated */
+    bool truncated;      /* the body was larger than the limit and only a prefix is stored */
+    char remote_addr[64];/* "ip:port", "[ipv6]:port" */
+    int status;          /* HTTP status answered */
+};
+
+/* A new, empty delivery (all strings NULL, limits unset), or NULL on out of memory. */
+struct delivery *delivery_create(void);
+/* Free a delivery and everything it owns. NULL-safe. */
+void delivery_destroy(struct delivery *d);
+
+/* Append one header to the blob. 0, -ENOMEM. */
+int delivery_add_header(struct delivery *d, const char *name, size_t name_len,
+                        const char *value, size_t value_len);
+
+/* Walk a header blob: header_iter_init, then header_iter_next until it returns false. The
+ * name and value pointers are borrowed from the blob and are not NUL-terminated. A truncated
+ * or corrupt blob simply ends the walk. */
+struct header_iter {
+    const unsigned char *p, *end;
+};
+void header_iter_init(struct header_iter *it, const void *blob, size_t len);
+bool header_iter_next(struct header_iter *it, const char **name, size_t *name_len,
+                      const char **value, size_t *value_len);
+
+/* First header named `name` (ASCII case-insensitive) in the blob; borrowed pointer, not
+ * NUL-terminated; NULL when absent. */
+const char *delivery_header(const struct delivery *d, const char *name, size_t *ret_len);
+
+/* The API's JSON for a delivery: a new reference, or NULL on out of memory. */
+json_t *delivery_to_json(const struct delivery *d);
+
+#endif

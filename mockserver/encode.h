@@ -1,0 +1,36 @@
+/* encode: turn captured bytes into text that is safe where it is shown.
+ *
+ * Captured requests are hostile: paths, headers and bodies may hold any byte. These helpers
+ * make JSON strings, base64, RFC 3339 times and terminal-safe text out of them. They allocate
+ * only through the buf they are handed and never fail silently. */
+#ifndef WEBHOOKY_ENCODE_H
+#define WEBHOOKY_ENCODE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* True when data[0..len) is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
+ * NUL bytes are allowed. */
+bool encode_utf8_valid(const void *data, size_t len);
+
+/* A new jansson string reference for data[0..len): the bytes as they are when they are valid
+ * UTF-8, otherwise each byte of an invalid sequence is read as ISO-8859-1 (so 0xE9 becomes
+ * U+00E9), the traditional reading of opaque HTTP header bytes. NULL on out of memory. */
+json_t *encode_json_string(const void *data, size_t len);
+
+/* Append standard base64 (RFC 4648, with padding) of data to out. */
+int encode_base64(struct buf *out, const void *data, size_t len);
+
+/* Append "2026-11-27T06:39:54.123456Z" for microseconds since the Unix epoch. */
+int encode_rfc3339_us(struct buf *out, int64_t us);
+
+/* Append text for a terminal: printable ASCII and valid UTF-8 pass through; control bytes,
+ * DEL, C1 controls and invalid UTF-8 become \n, \t, \r, \e or \xNN escapes; a backslash is
+ * doubled. With keep_newlines, '\n' and '\t' are written as they are (for bodies). */
+int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_newlines);
+
+#endif

@@ -1,0 +1,620 @@
+#include "server_priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encode.h"
+
+#define ADMIN_PREFIX "/_webhooky"
+/* Bytes of an oversized body that are kept with the 413 record. */
+#define KEEP_PREFIX (64u * 1024u)
+#define DEFAULT_CONNECTION_LIMIT 1000
+#define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
+#define CONNECTION_MEMORY (64u * 1024u)
+
+void server_options_init(struct server_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = "127.0.0.1:8787";
+    o->db_path = "webhooky.db";
+    o->max_body = 10u * 1024 * 1024;
+    o->log_format = LOG_TEXT;
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- responses ---- */
+
+enum MHD_Result server_respond(struct MHD_Connection *conn, unsigned status,
+                               const char *content_type, const void *data, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    if (content_type)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v)
+{
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (!text)
+        return server_respond(conn, 500, "application/json", "{\"error\":\"out of memory\"}\n",
+                              25);
+    size_t n = strlen(text);
+    struct MHD_Response *resp = NULL;
+    /* MHD takes the text (and its newline) and frees it */
+    char *full = realloc(text, n + 2);
+    if (!full) {
+        free(text);
+        return MHD_NO;
+    }
+    full[n] = '\n';
+    full[n + 1] = '\0';
+    resp = MHD_create_response_from_buffer(n + 1, full, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(full);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned status,
+                                     const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return server_respond_json(conn, status, json_pack("{so}", "error",
+                                                       encode_json_string(msg, strlen(msg))));
+}
+
+/* ---- reader pool ---- */
+
+int server_reader_acquire(server *s, store **ret, struct wh_error *err)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    while (s->pool_n_free == 0 && s->pool_n_open >= s->pool_max)
+        pthread_cond_wait(&s->pool_cond, &s->pool_lock);
+    if (s->pool_n_free > 0) {
+        *ret = s->pool_free[--s->pool_n_free];
+        pthread_mutex_unlock(&s->pool_lock);
+        return 0;
+    }
+    s->pool_n_open++;
+    pthread_mutex_unlock(&s->pool_lock);
+    int r = store_open(s->db_uri, 0, ret, err);
+    if (r < 0) {
+        pthread_mutex_lock(&s->pool_lock);
+        s->pool_n_open--;
+        pthread_cond_signal(&s->pool_cond);
+        pthread_mutex_unlock(&s->pool_lock);
+    }
+    return r;
+}
+
+void server_reader_release(server *s, store *st)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    s->pool_free[s->pool_n_free++] = st;
+    pthread_cond_signal(&s->pool_cond);
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* ---- access log ---- */
+
+static void access_log(server *s, const struct request *req, int64_t duration_us)
+{
+    const struct delivery *d = req->d;
+    struct buf line;
+    buf_init(&line, 0);
+    if (s->opts.log_format == LOG_JSON) {
+        char ts[40];
+        struct buf t;
+        buf_init(&t, 0);
+        encode_rfc3339_us(&t, d->received_us);
+        snprintf(ts, sizeof(ts), "%s", t.data ? t.data : "");
+        buf_finish(&t);
+        json_t *o = json_pack("{ss sI s? so so s? ss si sI sb sf}", "time", ts, "id",
+                              (json_int_t)req->job.result, "endpoint", d->endpoint, "method",
+                              encode_json_string(d->method, strlen(d->method)), "path",
+                              encode_json_string(d->path, strlen(d->path)), "query", NULL,
+                              "remote_addr", d->remote_addr, "status", d->status, "body_size",
+                              (json_int_t)d->body_size, "truncated", d->truncated, "duration_ms",
+                              (double)duration_us / 1000.0);
+        if (o && d->query)
+            json_object_set_new(o, "query", encode_json_string(d->query, strlen(d->query)));
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text) {
+            buf_append_str(&line, text);
+            buf_append_byte(&line, '\n');
+        }
+        free(text);
+        json_decref(o);
+    } else {
+        encode_rfc3339_us(&line, d->received_us);
+        buf_printf(&line, " %s ", d->remote_addr);
+        encode_terminal(&line, d->method, strlen(d->method), false);
+        buf_append_byte(&line, ' ');
+        encode_terminal(&line, d->path, strlen(d->path), false);
+        if (d->query) {
+            buf_append_byte(&line, '?');
+            encode_terminal(&line, d->query, strlen(d->query), false);
+        }
+        buf_printf(&line, " %d %lluB %.2fms endpoint=%s id=%lld%s\n", d->status,
+                   (unsigned long long)d->body_size, (double)duration_us / 1000.0,
+                   d->endpoint ? d->endpoint : "-", (long long)req->job.result,
+                   d->truncated ? " truncated" : "");
+    }
+    if (line.data) {
+        ssize_t w = write(STDERR_FILENO, line.data, line.len);
+        (void)w;
+    }
+    buf_finish(&line);
+}
+
+/* ---- request lifecycle ---- */
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    server *s = cls;
+    struct request *req = calloc(1, sizeof(*req));
+    if (!req)
+        return NULL;
+    req->srv = s;
+    req->conn = conn;
+    req->start_us = timer_now_us();
+    req->uri = strdup(uri ? uri : "");
+    if (!req->uri) {
+        free(req);
+        return NULL;
+    }
+    const char *path_end = strchr(req->uri, '?');
+    size_t plen = path_end ? (size_t)(path_end - req->uri) : strlen(req->uri);
+    bool admin = plen >= sizeof(ADMIN_PREFIX) - 1 &&
+                 memcmp(req->uri, ADMIN_PREFIX, sizeof(ADMIN_PREFIX) - 1) == 0 &&
+                 (plen == sizeof(ADMIN_PREFIX) - 1 || req->uri[sizeof(ADMIN_PREFIX) - 1] == '/');
+    req->kind = admin ? REQ_ADMIN : REQ_DELIVERY;
+    pthread_mutex_lock(&s->inflight_lock);
+    s->inflight++;
+    pthread_mutex_unlock(&s->inflight_lock);
+    return req;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    server *s = cls;
+    struct request *req = *req_cls;
+    if (!req)
+        return;
+    int64_t duration = timer_now_us() - req->start_us;
+    if (req->kind == REQ_DELIVERY && req->state == RS_ANSWERED) {
+        if (req->job.rc == 0) {
+            metrics_observe_delivery(s->metrics, req->slot, req->d->status, req->d->body_size,
+                                     duration);
+            if (s->opts.log_format != LOG_NONE)
+                access_log(s, req, duration);
+        } else {
+            metrics_observe_store_error(s->metrics);
+        }
+    }
+    if (req->kind == REQ_ADMIN)
+        admin_request_done(s, req);
+    delivery_destroy(req->d);
+    free(req->uri);
+    free(req);
+    *req_cls = NULL;
+    pthread_mutex_lock(&s->inflight_lock);
+    s->inflight--;
+    pthread_cond_broadcast(&s->inflight_cond);
+    pthread_mutex_unlock(&s->inflight_lock);
+}
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_size, const char *value, size_t value_size)
+{
+    struct delivery *d = cls;
+    return delivery_add_header(d, key, key_size, value ? value : "", value ? value_size : 0) == 0
+               ? MHD_YES
+               : MHD_NO;
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t size)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (!sa) {
+        snprintf(out, size, "unknown");
+        return;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(out, size, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, size, "[%s]:%u", host, port);
+    } else {
+        snprintf(out, size, "unknown");
+    }
+}
+
+static void job_done(struct writer_job *job, void *arg)
+{
+    struct request *req = arg;
+    req->state = RS_READY;
+    MHD_resume_connection(req->conn);
+}
+
+/* Fill the delivery from the request line and headers (first call). */
+static int capture_head(server *s, struct request *req, const char *method)
+{
+    struct delivery *d = delivery_create();
+    if (!d)
+        return -ENOMEM;
+    req->d = d;
+    d->received_us = wall_us();
+    d->method = strdup(method);
+    const char *q = strchr(req->uri, '?');
+    d->path = q ? strndup(req->uri, (size_t)(q - req->uri)) : strdup(req->uri);
+    if (q && !(d->query = strdup(q + 1)))
+        return -ENOMEM;
+    if (!d->method || !d->path)
+        return -ENOMEM;
+    if (MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, add_header, d) < 0)
+        return -ENOMEM;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
+    const struct endpoint_config *ep = config_match(s->opts.config, d->path);
+    if (ep) {
+        if (!(d->endpoint = strdup(ep->name)))
+            return -ENOMEM;
+        req->slot = (size_t)(ep - s->opts.config->endpoints) + 1;
+    }
+    d->body.limit = s->opts.max_body;
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t v;
+    if (cl && filter_parse_int(cl, 0, INT64_MAX, &v) == 0) {
+        req->declared = (uint64_t)v;
+        if (req->declared > s->opts.max_body)
+            req->too_large = true;
+    }
+    return 0;
+}
+
+/* Hand the capture to the writer and park the connection until it is committed. */
+static enum MHD_Result park(server *s, struct request *req)
+{
+    struct delivery *d = req->d;
+    if (req->too_large) {
+        d->truncated = true;
+        d->status = MHD_HTTP_CONTENT_TOO_LARGE;
+        if (req->declared > d->body_size)
+            d->body_size = req->declared;
+    } else {
+        d->status = MHD_HTTP_OK;
+        d->body_size = d->body.len;
+    }
+    req->job.kind = WRITER_INSERT;
+    req->job.delivery = d;
+    req->job.done = job_done;
+    req->job.arg = req;
+    req->state = RS_PARKED;
+    MHD_suspend_connection(req->conn);
+    if (writer_submit(s->writer, &req->job) < 0) {
+        /* shutting down: answer 503 without storing */
+        req->job.rc = -ESHUTDOWN;
+        req->state = RS_READY;
+        MHD_resume_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result answer(server *s, struct request *req)
+{
+    struct delivery *d = req->d;
+    req->state = RS_ANSWERED;
+    if (req->job.rc < 0) {
+        return server_respond_error(req->conn, req->job.rc == -ESHUTDOWN ? 503 : 500,
+                                    "the delivery could not be stored (%s); it was not recorded",
+                                    strerror(-req->job.rc));
+    }
+    char body[160];
+    int n;
+    if (req->too_large)
+        n = snprintf(body, sizeof(body),
+                     "{\"ok\":false,\"id\":%lld,\"error\":\"body larger than %zu bytes\"}\n",
+                     (long long)req->job.result, s->opts.max_body);
+    else
+        n = snprintf(body, sizeof(body), "{\"ok\":true,\"id\":%lld}\n",
+                     (long long)req->job.result);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (req->too_large)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)d->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result handle_delivery(server *s, struct request *req, const char *method,
+                                       const char *upload_data, size_t *upload_data_size)
+{
+    switch (req->state) {
+    case RS_NEW:
+        if (capture_head(s, req, method) < 0)
+            return MHD_NO;
+        req->state = RS_BODY;
+        /* an oversized declared body is refused after its first bytes arrive */
+        return MHD_YES;
+    case RS_BODY:
+        if (*upload_data_size) {
+            struct delivery *d = req->d;
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            uint64_t seen = d->body_size + n;
+            d->body_size = seen;
+            if (!req->too_large && seen > s->opts.max_body)
+                req->too_large = true;
+            if (req->too_large) {
+                size_t keep = s->opts.max_body < KEEP_PREFIX ? s->opts.max_body : KEEP_PREFIX;
+                if (d->body.len < keep) {
+                    size_t take = keep - d->body.len < n ? keep - d->body.len : n;
+                    if (buf_append(&d->body, upload_data, take) < 0)
+                        return MHD_NO;
+                }
+                return park(s, req);
+            }
+            if (buf_append(&req->d->body, upload_data, n) < 0)
+                return MHD_NO;
+            return MHD_YES;
+        }
+        return park(s, req);
+    case RS_PARKED:
+        /* a spurious call while parked: nothing to do until the writer resumes us */
+        if (*upload_data_size)
+            *upload_data_size = 0;
+        return MHD_YES;
+    case RS_READY:
+        if (*upload_data_size && !req->too_large)
+            *upload_data_size = 0;
+        return answer(s, req);
+    case RS_ANSWERED:
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return MHD_NO;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    server *s = cls;
+    struct request *req = *req_cls;
+    if (!req)
+        return MHD_NO; /* out of memory in on_uri */
+    if (req->kind == REQ_ADMIN)
+        return admin_handle(s, req, method, upload_data, upload_data_size);
+    return handle_delivery(s, req, method, upload_data, upload_data_size);
+}
+
+/* ---- start and stop ---- */
+
+static int bind_listen(server *s, struct wh_error *err)
+{
+    const char *spec = s->opts.listen;
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec)
+        return wh_error_set(err, -EINVAL, "--listen must be HOST:PORT, not '%s'", spec);
+    size_t hl = (size_t)(colon - spec);
+    const char *h = spec;
+    if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    }
+    if (hl >= sizeof(host))
+        return wh_error_set(err, -EINVAL, "--listen host is too long");
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    int64_t port;
+    if (filter_parse_int(colon + 1, 0, 65535, &port) < 0)
+        return wh_error_set(err, -EINVAL, "--listen port must be 0 to 65535, not '%s'", colon + 1);
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char portstr[8];
+    snprintf(portstr, sizeof(portstr), "%d", (int)port);
+    int gr = getaddrinfo(hl ? host : NULL, portstr, &hints, &ai);
+    if (gr != 0)
+        return wh_error_set(err, -EINVAL, "--listen: cannot resolve host '%s': %s", host,
+                            gai_strerror(gr));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *a = ai; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    if (fd < 0)
+        return wh_error_set(err, -saved, "cannot listen on %s: %s", spec, strerror(saved));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    format_peer((struct sockaddr *)&ss, s->address, sizeof(s->address));
+    s->listen_fd = fd;
+    return 0;
+}
+
+static unsigned default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > 4 ? 4 : (unsigned)n;
+}
+
+int server_start(const struct server_options *opts, server **ret, struct wh_error *err)
+{
+    server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    s->opts = *opts;
+    s->listen_fd = -1;
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_cond_init(&s->pool_cond, NULL);
+    pthread_mutex_init(&s->wait_lock, NULL);
+    pthread_mutex_init(&s->inflight_lock, NULL);
+    pthread_cond_init(&s->inflight_cond, NULL);
+    unsigned threads = opts->threads ? opts->threads : default_threads();
+    s->pool_max = threads + 2;
+    int r = 0;
+    if (!(s->pool_free = calloc(s->pool_max, sizeof(*s->pool_free)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (opts->admin_token) {
+        unsigned int dl = 0;
+        EVP_Digest(opts->admin_token, strlen(opts->admin_token), s->token_digest, &dl,
+                   EVP_sha256(), NULL);
+    }
+    if (strcmp(opts->db_path, ":memory:") == 0)
+        store_memory_uri(s->db_uri, sizeof(s->db_uri));
+    else
+        snprintf(s->db_uri, sizeof(s->db_uri), "%s", opts->db_path);
+
+    store *ws = NULL;
+    if ((r = store_open(s->db_uri, STORE_CREATE | (opts->sync_full ? STORE_SYNC_FULL : 0), &ws,
+                        err)) < 0)
+        goto fail;
+    if ((r = metrics_create(opts->config, &s->metrics, err)) < 0) {
+        store_close(ws);
+        goto fail;
+    }
+    if ((r = timers_create(&s->timers, err)) < 0) {
+        store_close(ws);
+        goto fail;
+    }
+    if ((r = writer_create(ws, admin_on_commit, s, &s->writer, err)) < 0)
+        goto fail;
+    s->committed_last = writer_last_id(s->writer);
+    if ((r = bind_listen(s, err)) < 0)
+        goto fail;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    unsigned limit = opts->connection_limit ? opts->connection_limit : DEFAULT_CONNECTION_LIMIT;
+    unsigned timeout =
+        opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (!s->mhd) {
+        r = wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
+        goto fail;
+    }
+    *ret = s;
+    return 0;
+fail:
+    server_stop(s);
+    return r;
+}
+
+const char *server_address(const server *s)
+{
+    return s->address;
+}
+
+void server_stop(server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd) {
+        int fd = MHD_quiesce_daemon(s->mhd);
+        if (fd >= 0) {
+            close(fd);
+            s->listen_fd = -1;
+        }
+        admin_wake_all(s);
+        /* let requests in flight finish, for at most 2 s */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 2;
+        pthread_mutex_lock(&s->inflight_lock);
+        while (s->inflight > 0 &&
+               pthread_cond_timedwait(&s->inflight_cond, &s->inflight_lock, &until) == 0)
+            ;
+        pthread_mutex_unlock(&s->inflight_lock);
+        admin_wake_all(s);
+        /* nothing parked in the writer may be resumed after the daemon is gone */
+        writer_seal(s->writer);
+        writer_flush(s->writer);
+        MHD_stop_daemon(s->mhd);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    writer_destroy(s->writer);
+    timers_destroy(s->timers);
+    metrics_destroy(s->metrics);
+    for (size_t i = 0; i < s->pool_n_free; i++)
+        store_close(s->pool_free[i]);
+    free(s->pool_free);
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_cond_destroy(&s->pool_cond);
+    pthread_mutex_destroy(&s->wait_lock);
+    pthread_mutex_destroy(&s->inflight_lock);
+    pthread_cond_destroy(&s->inflight_cond);
+    free(s);
+}

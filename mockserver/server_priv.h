@@ -1,0 +1,111 @@
+/* server_priv: what server.c and admin.c share about a running receiver. Not a public API. */
+#ifndef WEBHOOKY_SERVER_PRIV_H
+#define WEBHOOKY_SERVER_PRIV_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "buf.h"
+#include "delivery.h"
+#include "filter.h"
+#include "metrics.h"
+#include "server.h"
+#include "store.h"
+#include "timer.h"
+#include "writer.h"
+
+/* A long-poll parked until enough matching deliveries are committed or its time is up. */
+enum wait_state {
+    WAIT_COUNTING, /* registered, counting what is already stored; commits add to `extra` */
+    WAIT_PENDING,  /* connection parked; commits subtract from `need` */
+    WAIT_DONE,     /* resumed (or never parked); not in the list */
+};
+
+struct waiter {
+    struct request *req;
+    struct delivery_filter filter; /* strings borrowed from the request's query arguments */
+    int64_t need, extra;
+    enum wait_state state;
+    bool linked;
+    struct waiter *prev, *next;
+    struct timer_entry timer;
+};
+
+enum req_kind { REQ_DELIVERY, REQ_ADMIN };
+enum req_state { RS_NEW, RS_BODY, RS_PARKED, RS_READY, RS_ANSWERED };
+
+struct request {
+    server *srv;
+    struct MHD_Connection *conn;
+    char *uri; /* owned; raw request target as received */
+    enum req_kind kind;
+    enum req_state state;
+    int64_t start_us; /* monotonic, when the request line arrived */
+
+    /* deliveries */
+    struct delivery *d;   /* owned */
+    size_t slot;          /* metrics slot of the endpoint */
+    bool too_large;
+    uint64_t declared;    /* Content-Length, when sent */
+    struct writer_job job;
+
+    /* admin */
+    uint64_t admin_body_len; /* bytes of an admin request body, discarded */
+    struct waiter wait;
+};
+
+struct server {
+    struct server_options opts;
+    char address[96];
+    char db_uri[600];
+    struct MHD_Daemon *mhd;
+    int listen_fd;
+    writer *writer;
+    timers *timers;
+    metrics *metrics;
+
+    /* read-only store handles for API requests */
+    pthread_mutex_t pool_lock;
+    pthread_cond_t pool_cond;
+    store **pool_free;
+    size_t pool_n_free, pool_n_open, pool_max;
+
+    /* long-polls, and the last committed id they count from */
+    pthread_mutex_t wait_lock;
+    struct waiter *waiters;
+    int64_t committed_last;
+    bool stopping;
+
+    /* requests between their first call and completion, for shutdown */
+    pthread_mutex_t inflight_lock;
+    pthread_cond_t inflight_cond;
+    unsigned inflight;
+
+    unsigned char token_digest[32]; /* SHA-256 of the admin token */
+};
+
+/* Borrow a reader store for the calling thread; -errno on failure. */
+int server_reader_acquire(server *s, store **ret, struct wh_error *err);
+void server_reader_release(server *s, store *st);
+
+/* Queue a response built from a buffer (copied) with a content type; returns the MHD result. */
+enum MHD_Result server_respond(struct MHD_Connection *conn, unsigned status,
+                               const char *content_type, const void *data, size_t len);
+/* Respond with {"error": msg} and the status. */
+enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned status,
+                                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Respond with a JSON value (stolen). */
+enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v);
+
+/* admin.c: handle one call of the access handler for a /_webhooky/ request. */
+enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
+                             const char *upload_data, size_t *upload_data_size);
+/* admin.c: the writer's commit hook (wakes long-polls). */
+void admin_on_commit(void *arg, const struct writer_job *batch, int64_t last_id);
+/* admin.c: a request is complete; release its long-poll state. */
+void admin_request_done(server *s, struct request *req);
+/* admin.c: wake every parked long-poll (shutdown). */
+void admin_wake_all(server *s);
+
+#endif

@@ -1,0 +1,481 @@
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+#define SCHEMA_VERSION 1
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *insert;
+    sqlite3_stmt *begin;
+    sqlite3_stmt *commit;
+    char path[512];
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS deliveries ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " received_us INTEGER NOT NULL,"
+    " endpoint TEXT,"
+    " method TEXT NOT NULL,"
+    " path BLOB NOT NULL,"
+    " query BLOB,"
+    " headers BLOB NOT NULL,"
+    " body_size INTEGER NOT NULL,"
+    " truncated INTEGER NOT NULL,"
+    " remote_addr TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " body BLOB NOT NULL"
+    ");"
+    "CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries(endpoint);";
+
+#define COLUMNS                                                                                 \
+    "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
+    "remote_addr, status, body"
+
+static int sqlite_errno(int rc)
+{
+    switch (rc & 0xFF) {
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CANTOPEN:
+        return -ENOENT;
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+    case SQLITE_AUTH:
+        return -EACCES;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return -EPROTO;
+    default:
+        return -EIO;
+    }
+}
+
+static int fail(store *s, int rc, struct wh_error *err, const char *what)
+{
+    return wh_error_set(err, sqlite_errno(rc), "database %s: %s: %s", s->path, what,
+                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+}
+
+static int exec(store *s, const char *sql, struct wh_error *err)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : fail(s, rc, err, sql);
+}
+
+static int user_version(store *s, int *ret, struct wh_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *ret = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : fail(s, rc, err, "reading the schema version");
+}
+
+static int migrate(store *s, struct wh_error *err)
+{
+    int v, r;
+    if ((r = user_version(s, &v, err)) < 0)
+        return r;
+    if (v > SCHEMA_VERSION)
+        return wh_error_set(err, -EPROTO,
+                            "database %s was written by a newer webhooky (schema %d, this one "
+                            "knows %d)", s->path, v, SCHEMA_VERSION);
+    if (v == SCHEMA_VERSION)
+        return 0;
+    if ((r = exec(s, "BEGIN IMMEDIATE", err)) < 0)
+        return r;
+    if ((r = exec(s, schema_sql, err)) < 0 || (r = exec(s, "PRAGMA user_version = 1", err)) < 0) {
+        store_rollback(s);
+        return r;
+    }
+    return exec(s, "COMMIT", err);
+}
+
+static int check_schema(store *s, struct wh_error *err)
+{
+    int v, r;
+    if ((r = user_version(s, &v, err)) < 0)
+        return r;
+    if (v == 0)
+        return wh_error_set(err, -EPROTO, "%s is not a webhooky database (no deliveries table)",
+                            s->path);
+    if (v > SCHEMA_VERSION)
+        return wh_error_set(err, -EPROTO, "database %s was written by a newer webhooky",
+                            s->path);
+    return 0;
+}
+
+void store_memory_uri(char *out, size_t size)
+{
+    static atomic_uint counter;
+    snprintf(out, size, "file:webhooky-mem-%ld-%u?mode=memory&cache=shared", (long)getpid(),
+             atomic_fetch_add(&counter, 1));
+}
+
+int store_open(const char *path, int flags, store **ret, struct wh_error *err)
+{
+    store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    snprintf(s->path, sizeof(s->path), "%s", strncmp(path, "file:webhooky-mem-", 18) == 0 ? ":memory:" : path);
+    bool memory = strncmp(path, "file:", 5) == 0 && strstr(path, "mode=memory");
+    int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+    if (flags & STORE_READONLY)
+        oflags |= SQLITE_OPEN_READONLY;
+    else
+        oflags |= SQLITE_OPEN_READWRITE | ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
+    if (!(flags & STORE_CREATE) && !memory && access(path, F_OK) != 0) {
+        int r = wh_error_set(err, -ENOENT, "no database at %s (start `webhooky serve --db %s` "
+                             "first, or pass --db)", path, path);
+        free(s);
+        return r;
+    }
+    int r, rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    if (rc != SQLITE_OK) {
+        r = wh_error_set(err, sqlite_errno(rc), "cannot open database %s: %s", s->path,
+                         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 5000);
+    if (memory) {
+        /* shared-cache readers would otherwise see SQLITE_LOCKED while the writer commits */
+        if ((r = exec(s, "PRAGMA read_uncommitted = 1", err)) < 0)
+            goto out;
+    } else if (!(flags & STORE_READONLY)) {
+        if ((r = exec(s, "PRAGMA journal_mode = WAL", err)) < 0)
+            goto out;
+        if ((r = exec(s, (flags & STORE_SYNC_FULL) ? "PRAGMA synchronous = FULL"
+                                                   : "PRAGMA synchronous = NORMAL", err)) < 0)
+            goto out;
+    }
+    r = (flags & STORE_CREATE) ? migrate(s, err) : check_schema(s, err);
+    if (r < 0)
+        goto out;
+    if (!(flags & STORE_READONLY)) {
+        rc = sqlite3_prepare_v3(s->db,
+                                "INSERT INTO deliveries (received_us, endpoint, method, path, "
+                                "query, headers, body_size, truncated, remote_addr, status, body)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
+                                    &s->begin, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->commit,
+                                    NULL);
+        if (rc != SQLITE_OK) {
+            r = fail(s, rc, err, "preparing statements");
+            goto out;
+        }
+    }
+    *ret = s;
+    return 0;
+out:
+    store_close(s);
+    return r;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->insert);
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+static int step_done(store *s, sqlite3_stmt *st, struct wh_error *err, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, rc, err, what);
+}
+
+int store_begin(store *s, struct wh_error *err)
+{
+    return step_done(s, s->begin, err, "BEGIN");
+}
+
+int store_commit(store *s, struct wh_error *err)
+{
+    return step_done(s, s->commit, err, "COMMIT");
+}
+
+void store_rollback(store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int store_insert(store *s, struct delivery *d, struct wh_error *err)
+{
+    sqlite3_stmt *st = s->insert;
+    sqlite3_bind_int64(st, 1, d->received_us);
+    bind_text(st, 2, d->endpoint);
+    bind_text(st, 3, d->method ? d->method : "");
+    sqlite3_bind_blob(st, 4, d->path ? d->path : "", (int)(d->path ? strlen(d->path) : 0),
+                      SQLITE_STATIC);
+    if (d->query)
+        sqlite3_bind_blob(st, 5, d->query, (int)strlen(d->query), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 5);
+    sqlite3_bind_blob(st, 6, d->headers.data ? d->headers.data : "", (int)d->headers.len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)d->body_size);
+    sqlite3_bind_int(st, 8, d->truncated);
+    sqlite3_bind_text(st, 9, d->remote_addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 10, d->status);
+    sqlite3_bind_blob64(st, 11, d->body.data ? d->body.data : "", d->body.len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, err, "storing a delivery");
+    d->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+/* Append " WHERE ..." for the filter, binding parameters from index 1; returns the next
+ * parameter index through *ret_next. Only fixed SQL fragments go into the text. */
+static void where_sql(struct buf *sql, const struct delivery_filter *f)
+{
+    buf_append_str(sql, " WHERE id > ?1");
+    if (f->upto_id > 0)
+        buf_append_str(sql, " AND id <= ?2");
+    if (f->endpoint)
+        buf_append_str(sql, strcmp(f->endpoint, FILTER_CATCH_ALL) == 0 ? " AND endpoint IS NULL"
+                                                                        : " AND endpoint = ?3");
+    if (f->method)
+        buf_append_str(sql, " AND method = ?4");
+}
+
+static void where_bind(sqlite3_stmt *st, const struct delivery_filter *f)
+{
+    sqlite3_bind_int64(st, 1, f->since_id);
+    if (f->upto_id > 0)
+        sqlite3_bind_int64(st, 2, f->upto_id);
+    if (f->endpoint && strcmp(f->endpoint, FILTER_CATCH_ALL) != 0)
+        sqlite3_bind_text(st, 3, f->endpoint, -1, SQLITE_STATIC);
+    if (f->method)
+        sqlite3_bind_text(st, 4, f->method, -1, SQLITE_STATIC);
+}
+
+static int prepare(store *s, struct buf *sql, sqlite3_stmt **st, struct wh_error *err)
+{
+    if (!sql->data)
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    int rc = sqlite3_prepare_v2(s->db, sql->data, (int)sql->len, st, NULL);
+    return rc == SQLITE_OK ? 0 : fail(s, rc, err, "preparing a query");
+}
+
+static char *dup_column(sqlite3_stmt *st, int i)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        return NULL;
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char *s = malloc((size_t)n + 1);
+    if (s) {
+        if (n)
+            memcpy(s, p, (size_t)n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static int copy_blob(struct buf *b, sqlite3_stmt *st, int i)
+{
+    const void *p = sqlite3_column_blob(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    buf_reset(b);
+    return buf_append(b, p ? p : "", (size_t)n);
+}
+
+/* Fill d (already created, possibly holding a previous row) from the current row. */
+static int read_row(sqlite3_stmt *st, struct delivery *d)
+{
+    free(d->endpoint);
+    free(d->method);
+    free(d->path);
+    free(d->query);
+    d->id = sqlite3_column_int64(st, 0);
+    d->received_us = sqlite3_column_int64(st, 1);
+    d->endpoint = dup_column(st, 2);
+    d->method = dup_column(st, 3);
+    d->path = dup_column(st, 4);
+    d->query = dup_column(st, 5);
+    if (!d->method || !d->path)
+        return -ENOMEM;
+    if (copy_blob(&d->headers, st, 6) < 0)
+        return -ENOMEM;
+    d->n_headers = 0;
+    struct header_iter it;
+    const char *n, *v;
+    size_t nl, vl;
+    header_iter_init(&it, d->headers.data, d->headers.len);
+    while (header_iter_next(&it, &n, &nl, &v, &vl))
+        d->n_headers++;
+    d->body_size = (uint64_t)sqlite3_column_int64(st, 7);
+    d->truncated = sqlite3_column_int(st, 8) != 0;
+    const unsigned char *ra = sqlite3_column_text(st, 9);
+    snprintf(d->remote_addr, sizeof(d->remote_addr), "%s", ra ? (const char *)ra : "");
+    d->status = sqlite3_column_int(st, 10);
+    if (copy_blob(&d->body, st, 11) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, void *arg,
+                  struct wh_error *err)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_append_str(&sql, "SELECT " COLUMNS " FROM deliveries");
+    where_sql(&sql, f);
+    buf_append_str(&sql, f->desc ? " ORDER BY id DESC" : " ORDER BY id ASC");
+    if (f->limit > 0)
+        buf_append_str(&sql, " LIMIT ?5");
+    sqlite3_stmt *st = NULL;
+    struct delivery *d = NULL;
+    int r = prepare(s, &sql, &st, err);
+    buf_finish(&sql);
+    if (r < 0)
+        return r;
+    where_bind(st, f);
+    if (f->limit > 0)
+        sqlite3_bind_int64(st, 5, f->limit);
+    d = delivery_create();
+    if (!d) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (read_row(st, d) < 0) {
+            r = wh_error_set(err, -ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((r = fn(arg, d)) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        r = fail(s, rc, err, "reading deliveries");
+out:
+    delivery_destroy(d);
+    sqlite3_finalize(st);
+    return r;
+}
+
+int store_get(store *s, int64_t id, struct delivery **ret, struct wh_error *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT " COLUMNS " FROM deliveries WHERE id = ?1", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, err, "preparing a query");
+    sqlite3_bind_int64(st, 1, id);
+    int r;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        struct delivery *d = delivery_create();
+        if (!d || read_row(st, d) < 0) {
+            delivery_destroy(d);
+            r = wh_error_set(err, -ENOMEM, "out of memory");
+        } else {
+            *ret = d;
+            r = 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        r = wh_error_set(err, -ENOENT, "no delivery with id %" PRId64, id);
+    } else {
+        r = fail(s, rc, err, "reading a delivery");
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int scalar(store *s, struct buf *sql, const struct delivery_filter *f, int64_t *ret,
+                  struct wh_error *err, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    int r = prepare(s, sql, &st, err);
+    if (r < 0)
+        return r;
+    if (f)
+        where_bind(st, f);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *ret = sqlite3_column_int64(st, 0);
+        r = 0;
+    } else if (rc == SQLITE_DONE) {
+        *ret = sqlite3_changes64(s->db);
+        r = 0;
+    } else {
+        r = fail(s, rc, err, what);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct wh_error *err)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_append_str(&sql, "SELECT count(*) FROM deliveries");
+    where_sql(&sql, f);
+    int r = scalar(s, &sql, f, ret, err, "counting deliveries");
+    buf_finish(&sql);
+    return r;
+}
+
+int store_delete(store *s, const struct delivery_filter *f, int64_t *ret_n, struct wh_error *err)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_append_str(&sql, "DELETE FROM deliveries");
+    where_sql(&sql, f);
+    int r = scalar(s, &sql, f, ret_n, err, "deleting deliveries");
+    buf_finish(&sql);
+    return r;
+}
+
+int store_last_id(store *s, int64_t *ret, struct wh_error *err)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_append_str(&sql, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+                         "'deliveries'), 0)");
+    int r = scalar(s, &sql, NULL, ret, err, "reading the last id");
+    buf_finish(&sql);
+    return r;
+}

@@ -1,0 +1,70 @@
+/* store: the SQLite file that holds every captured delivery.
+ *
+ * A store is one SQLite connection; it is not shared between threads (open one per thread).
+ * The receiver has exactly one writing store, driven by the writer thread's group commit; API
+ * readers and the `deliveries` command open their own. The file is in WAL mode, so readers
+ * never block the writer and see only committed deliveries.
+ *
+ * Durability: synchronous=NORMAL in WAL mode. A committed delivery survives the receiver being
+ * killed (even with SIGKILL); only a power loss or kernel crash can take back the last commits.
+ * STORE_SYNC_FULL makes every commit wait for fsync as well.
+ *
+ * Paths: a file path, or a SQLite URI starting with "file:" (used for shared in-memory
+ * databases; see store_memory_uri). */
+#ifndef WEBHOOKY_STORE_H
+#define WEBHOOKY_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "delivery.h"
+#include "filter.h"
+#include "wh_error.h"
+
+typedef struct store store;
+
+enum {
+    STORE_READONLY = 1 << 0,  /* open an existing database for reading only */
+    STORE_CREATE = 1 << 1,    /* create the file and the schema when missing */
+    STORE_SYNC_FULL = 1 << 2, /* fsync on every commit (power-loss durability) */
+};
+
+/* Open (and with STORE_CREATE, create and migrate) the database at path. On success *ret is a
+ * new handle the caller must store_close(). Errors: -ENOENT (no such database),
+ * -EACCES/-EIO (cannot open or write), -EPROTO (not a webhooky database, or a newer one). */
+int store_open(const char *path, int flags, store **ret, struct wh_error *err);
+void store_close(store *s);
+
+/* Write a process-unique SQLite URI for a shared in-memory database into out ("file:..."), so
+ * that several handles (writer and readers) see the same data. */
+void store_memory_uri(char *out, size_t size);
+
+/* Explicit transactions for batches; insert and delete run inside one when it is open. */
+int store_begin(store *s, struct wh_error *err);
+int store_commit(store *s, struct wh_error *err);
+void store_rollback(store *s);
+
+/* Insert a delivery; on success d->id is set. The delivery stays the caller's. */
+int store_insert(store *s, struct delivery *d, struct wh_error *err);
+
+/* Delete the deliveries the filter selects (limit and order ignored); *ret_n gets the count. */
+int store_delete(store *s, const struct delivery_filter *f, int64_t *ret_n, struct wh_error *err);
+
+/* One delivery by id: *ret is a new delivery the caller destroys; -ENOENT when absent. */
+int store_get(store *s, int64_t id, struct delivery **ret, struct wh_error *err);
+
+/* Call fn for each delivery the filter selects, in its order and up to its limit. The
+ * delivery is borrowed for the call only. fn returns 0 to go on, anything else to stop (that
+ * value is then returned). */
+typedef int (*store_row_fn)(void *arg, const struct delivery *d);
+int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, void *arg,
+                  struct wh_error *err);
+
+/* How many deliveries the filter selects (limit ignored). */
+int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct wh_error *err);
+
+/* The largest id ever assigned (0 for a new database); ids are never reused, even after
+ * deletes, so since_id stays meaningful. */
+int store_last_id(store *s, int64_t *ret, struct wh_error *err);
+
+#endif

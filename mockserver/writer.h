@@ -1,0 +1,74 @@
+/* writer: the one thread that writes to the store, committing in groups.
+ *
+ * Request handlers submit jobs (store this delivery, delete these deliveries) and park their
+ * connection; the writer takes every job queued so far, runs them in one transaction, commits,
+ * and only then reports each job done. So a delivery is acknowledged only once its row is
+ * committed, no HTTP thread ever waits on a transaction, and under load one commit covers many
+ * deliveries.
+ *
+ * Jobs are caller-owned (typically embedded in a request) and must stay alive until their done
+ * callback has run. The writer never touches a job after calling its done callback, so the
+ * callback may hand the job's memory back to another thread. */
+#ifndef WEBHOOKY_WRITER_H
+#define WEBHOOKY_WRITER_H
+
+#include <stdint.h>
+
+#include "delivery.h"
+#include "filter.h"
+#include "store.h"
+#include "wh_error.h"
+
+typedef struct writer writer;
+
+enum writer_job_kind {
+    WRITER_INSERT, /* store job->delivery; result: its id */
+    WRITER_DELETE, /* delete job->filter's deliveries; result: how many */
+};
+
+struct writer_job {
+    enum writer_job_kind kind;
+    struct delivery *delivery;     /* WRITER_INSERT: borrowed until done */
+    struct delivery_filter filter; /* WRITER_DELETE: borrowed strings, until done */
+    int rc;                        /* out: 0 or a negative errno-style code */
+    int64_t result;                /* out: see kind */
+    void (*done)(struct writer_job *job, void *arg); /* called on the writer thread */
+    void *arg;
+    struct writer_job *next; /* the writer's list link */
+};
+
+/* Called on the writer thread after each commit, before any of the batch's done callbacks,
+ * with the batch's jobs linked through ->next (inserts that failed have rc < 0). */
+typedef void (*writer_commit_fn)(void *arg, const struct writer_job *batch, int64_t last_id);
+
+struct writer_stats {
+    uint64_t commits;     /* transactions committed */
+    uint64_t jobs;        /* jobs completed */
+    uint64_t failed_jobs; /* jobs completed with an error */
+    uint64_t batch_hist[8]; /* commits with batch size 1, 2-3, 4-7, ..., 64-127, >= 128 */
+};
+
+/* Start the writer on its own store (the writer takes ownership of `s`, even on failure).
+ * on_commit may be NULL. */
+int writer_create(store *s, writer_commit_fn on_commit, void *arg, writer **ret,
+                  struct wh_error *err);
+
+/* Queue a job. Thread-safe. Returns 0, or -ESHUTDOWN after writer_destroy began (the done
+ * callback is then not called). */
+int writer_submit(writer *w, struct writer_job *job);
+
+/* The largest id committed so far (published after each commit). Thread-safe. */
+int64_t writer_last_id(writer *w);
+
+void writer_get_stats(writer *w, struct writer_stats *ret);
+
+/* Refuse further jobs (writer_submit then returns -ESHUTDOWN); queued ones still complete. */
+void writer_seal(writer *w);
+
+/* Wait until every job submitted so far has been completed (done callbacks returned). */
+void writer_flush(writer *w);
+
+/* Finish every queued job, stop the thread, close the store. NULL-safe. */
+void writer_destroy(writer *w);
+
+#endif
