@@ -23,7 +23,7 @@
 #define DEFAULT_CONNECTION_LIMIT 1000
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
-#define CONNECTION_MEMORY (64u * 1024u)
+#define CONNECTION_MEMORY (32u * 1024u)
 
 void server_options_init(struct server_options *o)
 {
@@ -532,19 +532,10 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     else
         snprintf(s->db_uri, sizeof(s->db_uri), "%s", opts->db_path);
 
-    store *ws = NULL;
-    if ((r = store_open(s->db_uri, STORE_CREATE | (opts->sync_full ? STORE_SYNC_FULL : 0), &ws,
-                        err)) < 0)
-        goto fail;
-    if ((r = metrics_create(opts->config, &s->metrics, err)) < 0) {
-        store_close(ws);
-        goto fail;
-    }
-    if ((r = timers_create(&s->timers, err)) < 0) {
-        store_close(ws);
-        goto fail;
-    }
-    if ((r = writer_create(ws, admin_on_commit, s, &s->writer, err)) < 0)
+    if ((r = metrics_create(opts->config, &s->metrics, err)) < 0 ||
+        (r = timers_create(&s->timers, err)) < 0 ||
+        (r = writer_create(s->db_uri, opts->sync_full ? STORE_SYNC_FULL : 0, admin_on_commit, s,
+                           &s->writer, err)) < 0)
         goto fail;
     s->committed_last = writer_last_id(s->writer);
     if ((r = bind_listen(s, err)) < 0)

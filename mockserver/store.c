@@ -15,6 +15,8 @@
 
 struct store {
     sqlite3 *db;
+    int wal_frames; /* frames in the WAL after the last commit (from the WAL hook) */
+    int64_t last_id; /* the last id this connection assigned; -1 until read from the file */
     sqlite3_stmt *insert;
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
@@ -23,7 +25,7 @@ struct store {
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS deliveries ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id INTEGER PRIMARY KEY,"
     " received_us INTEGER NOT NULL,"
     " endpoint TEXT,"
     " method TEXT NOT NULL,"
@@ -36,11 +38,19 @@ static const char schema_sql[] =
     " status INTEGER NOT NULL,"
     " body BLOB NOT NULL"
     ");"
-    "CREATE INDEX IF NOT EXISTS deliveries_by_endpoint ON deliveries(endpoint);";
+    /* the highest id ever assigned, kept when deletes remove the newest rows */
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
 
 #define COLUMNS                                                                                 \
     "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
     "remote_addr, status, body"
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    store *s = arg;
+    s->wal_frames = frames;
+    return SQLITE_OK;
+}
 
 static int sqlite_errno(int rc)
 {
@@ -136,6 +146,7 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
     store *s = calloc(1, sizeof(*s));
     if (!s)
         return wh_error_set(err, -ENOMEM, "out of memory");
+    s->last_id = -1;
     snprintf(s->path, sizeof(s->path), "%s", strncmp(path, "file:webhooky-mem-", 18) == 0 ? ":memory:" : path);
     bool memory = strncmp(path, "file:", 5) == 0 && strstr(path, "mode=memory");
     int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
@@ -164,6 +175,12 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
     } else if (!(flags & STORE_READONLY)) {
         if ((r = exec(s, "PRAGMA journal_mode = WAL", err)) < 0)
             goto out;
+        if (flags & STORE_MANUAL_CHECKPOINT) {
+            /* the writer's own thread never copies the WAL back; a checkpointer does */
+            if ((r = exec(s, "PRAGMA wal_autocheckpoint = 0", err)) < 0)
+                goto out;
+            sqlite3_wal_hook(s->db, wal_hook, s);
+        }
         if ((r = exec(s, (flags & STORE_SYNC_FULL) ? "PRAGMA synchronous = FULL"
                                                    : "PRAGMA synchronous = NORMAL", err)) < 0)
             goto out;
@@ -174,8 +191,8 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
     if (!(flags & STORE_READONLY)) {
         rc = sqlite3_prepare_v3(s->db,
                                 "INSERT INTO deliveries (received_us, endpoint, method, path, "
-                                "query, headers, body_size, truncated, remote_addr, status, body)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                "query, headers, body_size, truncated, remote_addr, status, body, "
+                                "id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
@@ -240,6 +257,11 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 int store_insert(store *s, struct delivery *d, struct wh_error *err)
 {
     sqlite3_stmt *st = s->insert;
+    if (s->last_id < 0) {
+        int r = store_last_id(s, &s->last_id, err);
+        if (r < 0)
+            return r;
+    }
     sqlite3_bind_int64(st, 1, d->received_us);
     bind_text(st, 2, d->endpoint);
     bind_text(st, 3, d->method ? d->method : "");
@@ -256,12 +278,15 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     sqlite3_bind_text(st, 9, d->remote_addr, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 10, d->status);
     sqlite3_bind_blob64(st, 11, d->body.data ? d->body.data : "", d->body.len, SQLITE_STATIC);
+    /* ids come from this counter, not from max(rowid) + 1, so they are never reused after
+     * a delete; a failed insert or commit leaves a gap, never a duplicate */
+    sqlite3_bind_int64(st, 12, s->last_id + 1);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return fail(s, rc, err, "storing a delivery");
-    d->id = sqlite3_last_insert_rowid(s->db);
+    d->id = ++s->last_id;
     return 0;
 }
 
@@ -460,21 +485,38 @@ int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct 
 
 int store_delete(store *s, const struct delivery_filter *f, int64_t *ret_n, struct wh_error *err)
 {
+    /* ids are never reused: remember the highest one before rows can disappear */
+    int r = exec(s, "INSERT INTO meta (key, value) SELECT 'last_id', coalesce(max(id), 0) "
+                    "FROM deliveries WHERE true "
+                    "ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)", err);
+    if (r < 0)
+        return r;
     struct buf sql;
     buf_init(&sql, 0);
     buf_append_str(&sql, "DELETE FROM deliveries");
     where_sql(&sql, f);
-    int r = scalar(s, &sql, f, ret_n, err, "deleting deliveries");
+    r = scalar(s, &sql, f, ret_n, err, "deleting deliveries");
     buf_finish(&sql);
     return r;
+}
+
+int store_checkpoint(store *s, struct wh_error *err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : fail(s, rc, err, "checkpoint");
+}
+
+int store_wal_frames(const store *s)
+{
+    return s->wal_frames;
 }
 
 int store_last_id(store *s, int64_t *ret, struct wh_error *err)
 {
     struct buf sql;
     buf_init(&sql, 0);
-    buf_append_str(&sql, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
-                         "'deliveries'), 0)");
+    buf_append_str(&sql, "SELECT max(coalesce((SELECT max(id) FROM deliveries), 0), "
+                         "coalesce((SELECT value FROM meta WHERE key = 'last_id'), 0))");
     int r = scalar(s, &sql, NULL, ret, err, "reading the last id");
     buf_finish(&sql);
     return r;

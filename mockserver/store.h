@@ -27,6 +27,7 @@ enum {
     STORE_READONLY = 1 << 0,  /* open an existing database for reading only */
     STORE_CREATE = 1 << 1,    /* create the file and the schema when missing */
     STORE_SYNC_FULL = 1 << 2, /* fsync on every commit (power-loss durability) */
+    STORE_MANUAL_CHECKPOINT = 1 << 3, /* never checkpoint on commit; see store_checkpoint */
 };
 
 /* Open (and with STORE_CREATE, create and migrate) the database at path. On success *ret is a
@@ -62,6 +63,14 @@ int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, vo
 
 /* How many deliveries the filter selects (limit ignored). */
 int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct wh_error *err);
+
+/* Copy committed WAL frames back into the database file without blocking the writer (a
+ * passive checkpoint), from a connection of its own. The writer's connection, opened with
+ * STORE_MANUAL_CHECKPOINT, leaves this work to another thread. */
+int store_checkpoint(store *s, struct wh_error *err);
+
+/* Frames in the WAL after this connection's last commit (STORE_MANUAL_CHECKPOINT only). */
+int store_wal_frames(const store *s);
 
 /* The largest id ever assigned (0 for a new database); ids are never reused, even after
  * deletes, so since_id stays meaningful. */

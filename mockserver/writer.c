@@ -5,6 +5,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* Ask for a checkpoint once the WAL holds this many frames (4 KiB pages): about 16 MiB. */
+#define CHECKPOINT_FRAMES 4000
 
 struct writer {
     store *store;
@@ -21,7 +25,32 @@ struct writer {
     atomic_int_fast64_t last_id;
     pthread_mutex_t stats_lock;
     struct writer_stats stats;
+
+    /* checkpointer: NULL ckpt_store for in-memory databases */
+    store *ckpt_store;
+    pthread_t ckpt_thread;
+    bool ckpt_wanted, ckpt_stop; /* guarded by lock */
+    pthread_cond_t ckpt_wake;
 };
+
+static void *checkpointer_main(void *arg)
+{
+    writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->ckpt_wanted && !w->ckpt_stop)
+            pthread_cond_wait(&w->ckpt_wake, &w->lock);
+        if (w->ckpt_stop)
+            break;
+        w->ckpt_wanted = false;
+        pthread_mutex_unlock(&w->lock);
+        struct wh_error err;
+        store_checkpoint(w->ckpt_store, &err); /* a failed passive checkpoint is retried later */
+        pthread_mutex_lock(&w->lock);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
 
 static unsigned bucket(unsigned n)
 {
@@ -76,6 +105,25 @@ static void process(writer *w, struct writer_job *batch)
     if (w->on_commit)
         w->on_commit(w->arg, batch, last);
 
+    if (w->ckpt_store) {
+        int frames = store_wal_frames(w->store);
+        if (frames >= 2 * CHECKPOINT_FRAMES) {
+            /* Under steady load a background checkpoint never catches up with the end of the
+             * WAL, and the WAL can only start over once it has. The checkpointer has copied
+             * most of it by now; the writer copies the rest between two batches, so the next
+             * commit rewinds the WAL instead of growing the file for ever. */
+            struct wh_error cerr;
+            store_checkpoint(w->store, &cerr);
+        } else if (frames >= CHECKPOINT_FRAMES) {
+            pthread_mutex_lock(&w->lock);
+            if (!w->ckpt_wanted) {
+                w->ckpt_wanted = true;
+                pthread_cond_signal(&w->ckpt_wake);
+            }
+            pthread_mutex_unlock(&w->lock);
+        }
+    }
+
     unsigned failed = 0;
     for (struct writer_job *j = batch, *next; j; j = next) {
         next = j->next; /* j may be freed by another thread once done() returns */
@@ -115,38 +163,51 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int writer_create(store *s, writer_commit_fn on_commit, void *arg, writer **ret,
-                  struct wh_error *err)
+static void free_writer(writer *w)
+{
+    pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->stats_lock);
+    pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->idle);
+    pthread_cond_destroy(&w->ckpt_wake);
+    store_close(w->ckpt_store);
+    store_close(w->store);
+    free(w);
+}
+
+int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
+                  writer **ret, struct wh_error *err)
 {
     writer *w = calloc(1, sizeof(*w));
-    if (!w) {
-        store_close(s);
+    if (!w)
         return wh_error_set(err, -ENOMEM, "out of memory");
-    }
-    w->store = s;
     w->on_commit = on_commit;
     w->arg = arg;
-    int64_t last = 0;
-    int r = store_last_id(s, &last, err);
-    if (r < 0) {
-        store_close(s);
-        free(w);
-        return r;
-    }
-    atomic_init(&w->last_id, last);
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->stats_lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->idle, NULL);
-    r = pthread_create(&w->thread, NULL, writer_main, w);
-    if (r != 0) {
-        pthread_mutex_destroy(&w->lock);
-        pthread_mutex_destroy(&w->stats_lock);
-        pthread_cond_destroy(&w->wake);
-        pthread_cond_destroy(&w->idle);
-        store_close(s);
-        free(w);
+    pthread_cond_init(&w->ckpt_wake, NULL);
+    bool memory = strncmp(path, "file:", 5) == 0 && strstr(path, "mode=memory");
+    int64_t last = 0;
+    int r = store_open(path, store_flags | STORE_CREATE | (memory ? 0 : STORE_MANUAL_CHECKPOINT),
+                       &w->store, err);
+    if (r == 0)
+        r = store_last_id(w->store, &last, err);
+    if (r == 0 && !memory)
+        r = store_open(path, 0, &w->ckpt_store, err);
+    if (r < 0) {
+        free_writer(w);
+        return r;
+    }
+    atomic_init(&w->last_id, last);
+    if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
+        free_writer(w);
         return wh_error_set(err, -r, "cannot start the writer thread");
+    }
+    if (w->ckpt_store && (r = pthread_create(&w->ckpt_thread, NULL, checkpointer_main, w)) != 0) {
+        writer_destroy(w);
+        return wh_error_set(err, -r, "cannot start the checkpoint thread");
     }
     *ret = w;
     return 0;
@@ -207,13 +268,12 @@ void writer_destroy(writer *w)
         return;
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
+    w->ckpt_stop = true;
     pthread_cond_signal(&w->wake);
+    pthread_cond_signal(&w->ckpt_wake);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
-    pthread_mutex_destroy(&w->lock);
-    pthread_mutex_destroy(&w->stats_lock);
-    pthread_cond_destroy(&w->wake);
-    pthread_cond_destroy(&w->idle);
-    store_close(w->store);
-    free(w);
+    if (w->ckpt_store && w->ckpt_thread)
+        pthread_join(w->ckpt_thread, NULL);
+    free_writer(w);
 }

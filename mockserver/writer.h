@@ -48,10 +48,12 @@ struct writer_stats {
     uint64_t batch_hist[8]; /* commits with batch size 1, 2-3, 4-7, ..., 64-127, >= 128 */
 };
 
-/* Start the writer on its own store (the writer takes ownership of `s`, even on failure).
- * on_commit may be NULL. */
-int writer_create(store *s, writer_commit_fn on_commit, void *arg, writer **ret,
-                  struct wh_error *err);
+/* Open (creating when needed) the database at path and start the writer on it. store_flags
+ * are passed to store_open (STORE_SYNC_FULL). For a file database the writer also runs a
+ * checkpointer thread with a connection of its own, so copying the WAL back into the file
+ * never holds up a commit. on_commit may be NULL. */
+int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
+                  writer **ret, struct wh_error *err);
 
 /* Queue a job. Thread-safe. Returns 0, or -ESHUTDOWN after writer_destroy began (the done
  * callback is then not called). */
