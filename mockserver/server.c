@@ -495,6 +495,39 @@ static int bind_listen(server *s, struct wh_error *err)
     return 0;
 }
 
+/* libmicrohttpd's own messages (a client that hung up mid-request, a header too large): part
+ * of the log, silent with --quiet. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    server *s = cls;
+    if (s->opts.log_format == LOG_NONE)
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    struct buf line;
+    buf_init(&line, 0);
+    if (s->opts.log_format == LOG_JSON) {
+        json_t *o = json_pack("{ss so}", "level", "http", "message", encode_json_string(msg, n));
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (t)
+            buf_printf(&line, "%s\n", t);
+        free(t);
+        json_decref(o);
+    } else {
+        buf_printf(&line, "http: %s\n", msg);
+    }
+    if (line.data) {
+        ssize_t w = write(STDERR_FILENO, line.data, line.len);
+        (void)w;
+    }
+    buf_finish(&line);
+}
+
 static unsigned default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -543,15 +576,18 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    /* with one thread MHD runs its own loop; a pool size of 1 is refused with a warning */
+    unsigned pool = threads > 1 ? threads : 0;
     unsigned limit = opts->connection_limit ? opts->connection_limit : DEFAULT_CONNECTION_LIMIT;
     unsigned timeout =
         opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_END);
     if (!s->mhd) {
         r = wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
         goto fail;
