@@ -5,9 +5,11 @@
  * readers and the `deliveries` command open their own. The file is in WAL mode, so readers
  * never block the writer and see only committed deliveries.
  *
- * Durability: synchronous=NORMAL in WAL mode. A committed delivery survives the receiver being
- * killed (even with SIGKILL); only a power loss or kernel crash can take back the last commits.
- * STORE_SYNC_FULL makes every commit wait for fsync as well.
+ * Durability: WAL mode with synchronous=OFF. A committed delivery is in the operating system
+ * when the commit returns, so it survives the receiver being killed at any point (even with
+ * SIGKILL). Flushing to disk is left to the kernel: a power loss or kernel crash can take back
+ * the last seconds of commits and may damage the file. STORE_SYNC_FULL makes every commit and
+ * checkpoint wait for fsync instead.
  *
  * Paths: a file path, or a SQLite URI starting with "file:" (used for shared in-memory
  * databases; see store_memory_uri). */
@@ -65,9 +67,10 @@ int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, vo
 int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct wh_error *err);
 
 /* Copy committed WAL frames back into the database file without blocking the writer (a
- * passive checkpoint), from a connection of its own. The writer's connection, opened with
- * STORE_MANUAL_CHECKPOINT, leaves this work to another thread. */
-int store_checkpoint(store *s, struct wh_error *err);
+ * passive checkpoint). The writer's connection, opened with STORE_MANUAL_CHECKPOINT, leaves
+ * this work to another connection and thread. *ret_backfilled (may be NULL) gets how many WAL
+ * frames are now in the database file. */
+int store_checkpoint(store *s, int *ret_backfilled, struct wh_error *err);
 
 /* Frames in the WAL after this connection's last commit (STORE_MANUAL_CHECKPOINT only). */
 int store_wal_frames(const store *s);

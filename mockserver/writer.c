@@ -9,6 +9,9 @@
 
 /* Ask for a checkpoint once the WAL holds this many frames (4 KiB pages): about 16 MiB. */
 #define CHECKPOINT_FRAMES 4000
+/* The writer finishes a checkpoint itself when at most this many frames are left to copy
+ * (about 1 MiB, well under a millisecond), so that the WAL can start over. */
+#define CHECKPOINT_TAIL 256
 
 struct writer {
     store *store;
@@ -30,6 +33,7 @@ struct writer {
     store *ckpt_store;
     pthread_t ckpt_thread;
     bool ckpt_wanted, ckpt_stop; /* guarded by lock */
+    atomic_int ckpt_backfilled;  /* WAL frames the checkpointer has copied so far */
     pthread_cond_t ckpt_wake;
 };
 
@@ -45,7 +49,10 @@ static void *checkpointer_main(void *arg)
         w->ckpt_wanted = false;
         pthread_mutex_unlock(&w->lock);
         struct wh_error err;
-        store_checkpoint(w->ckpt_store, &err); /* a failed passive checkpoint is retried later */
+        int done = 0;
+        /* a failed passive checkpoint is simply retried on the next request */
+        if (store_checkpoint(w->ckpt_store, &done, &err) == 0)
+            atomic_store(&w->ckpt_backfilled, done);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -107,13 +114,15 @@ static void process(writer *w, struct writer_job *batch)
 
     if (w->ckpt_store) {
         int frames = store_wal_frames(w->store);
-        if (frames >= 2 * CHECKPOINT_FRAMES) {
-            /* Under steady load a background checkpoint never catches up with the end of the
-             * WAL, and the WAL can only start over once it has. The checkpointer has copied
-             * most of it by now; the writer copies the rest between two batches, so the next
+        if (frames >= CHECKPOINT_FRAMES &&
+            frames - atomic_load(&w->ckpt_backfilled) <= CHECKPOINT_TAIL) {
+            /* Under steady load a background checkpoint never quite reaches the end of the
+             * WAL, and the WAL can only start over once one has. When the checkpointer is
+             * close behind, the writer copies the short rest between two batches, so the next
              * commit rewinds the WAL instead of growing the file for ever. */
             struct wh_error cerr;
-            store_checkpoint(w->store, &cerr);
+            store_checkpoint(w->store, NULL, &cerr);
+            atomic_store(&w->ckpt_backfilled, 0);
         } else if (frames >= CHECKPOINT_FRAMES) {
             pthread_mutex_lock(&w->lock);
             if (!w->ckpt_wanted) {
