@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -528,6 +529,32 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     buf_finish(&line);
 }
 
+/* Our own accept loop hands each connection to the daemon, which spreads them over its threads
+ * by socket number: an even spread, where letting every thread accept on the shared socket
+ * can leave one thread with all of a client's connections. */
+static void *acceptor_main(void *arg)
+{
+    server *s = arg;
+    while (atomic_load(&s->accepting)) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (!atomic_load(&s->accepting))
+                break;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: wait for connections to close rather than spin */
+                struct pollfd p = {.fd = s->listen_fd, .events = 0};
+                poll(&p, 1, 100);
+            }
+            continue;
+        }
+        /* MHD takes the socket and closes it itself when it cannot manage it (limit reached) */
+        MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl);
+    }
+    return NULL;
+}
+
 static unsigned default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -575,23 +602,28 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
         goto fail;
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+                     MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     /* with one thread MHD runs its own loop; a pool size of 1 is refused with a warning */
     unsigned pool = threads > 1 ? threads : 0;
     unsigned limit = opts->connection_limit ? opts->connection_limit : DEFAULT_CONNECTION_LIMIT;
     unsigned timeout =
         opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
     s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->mhd) {
         r = wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
         goto fail;
     }
+    atomic_store(&s->accepting, true);
+    if ((r = pthread_create(&s->acceptor, NULL, acceptor_main, s)) != 0) {
+        r = wh_error_set(err, -r, "cannot start the accept thread");
+        goto fail;
+    }
+    s->acceptor_running = true;
     *ret = s;
     return 0;
 fail:
@@ -608,12 +640,18 @@ void server_stop(server *s)
 {
     if (!s)
         return;
+    if (s->acceptor_running) {
+        /* stop accepting: shutdown() wakes the blocked accept() */
+        atomic_store(&s->accepting, false);
+        shutdown(s->listen_fd, SHUT_RDWR);
+        pthread_join(s->acceptor, NULL);
+        s->acceptor_running = false;
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+        s->listen_fd = -1;
+    }
     if (s->mhd) {
-        int fd = MHD_quiesce_daemon(s->mhd);
-        if (fd >= 0) {
-            close(fd);
-            s->listen_fd = -1;
-        }
         admin_wake_all(s);
         /* let requests in flight finish, for at most 2 s */
         struct timespec until;

@@ -61,6 +61,9 @@ struct server {
     char db_uri[600];
     struct MHD_Daemon *mhd;
     int listen_fd;
+    pthread_t acceptor;
+    bool acceptor_running;
+    atomic_bool accepting;
     writer *writer;
     timers *timers;
     metrics *metrics;
