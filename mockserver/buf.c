@@ -29,7 +29,7 @@ void buf_reset(struct buf *b)
         b->data[0] = '\0';
 }
 
-static int reserve(struct buf *b, size_t extra)
+int buf_reserve(struct buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
         return -E2BIG;
@@ -39,6 +39,8 @@ static int reserve(struct buf *b, size_t extra)
     if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
+    if (!b->cap && need > cap)
+        cap = need; /* first allocation: exactly what is asked for */
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
@@ -51,7 +53,7 @@ static int reserve(struct buf *b, size_t extra)
 
 int buf_append(struct buf *b, const void *data, size_t len)
 {
-    int r = reserve(b, len);
+    int r = buf_reserve(b, len);
     if (r < 0)
         return r;
     if (len)
@@ -82,7 +84,7 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
         return -EINVAL;
     if ((size_t)n < sizeof(small))
         return buf_append(b, small, (size_t)n);
-    int r = reserve(b, (size_t)n);
+    int r = buf_reserve(b, (size_t)n);
     if (r < 0)
         return r;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -24,6 +24,9 @@ void buf_finish(struct buf *b);
 /* Forget the contents, keep the storage. */
 void buf_reset(struct buf *b);
 
+/* Make room for `extra` more bytes without appending: 0, -ENOMEM, -E2BIG. */
+int buf_reserve(struct buf *b, size_t extra);
+
 /* 0, -ENOMEM, or -E2BIG when the limit would be passed (nothing is appended then). */
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);

@@ -313,6 +313,8 @@ static int capture_head(server *s, struct request *req, const char *method)
         req->declared = (uint64_t)v;
         if (req->declared > s->opts.max_body)
             req->too_large = true;
+        else if (v > 0 && buf_reserve(&d->body, (size_t)v) < 0)
+            return -ENOMEM; /* one allocation for the whole body */
     }
     return 0;
 }
