@@ -154,7 +154,8 @@ json_t *delivery_to_json(const struct delivery *d)
     if (set(o, "body_size", json_integer((json_int_t)d->body_size)) < 0 ||
         set(o, "truncated", json_boolean(d->truncated)) < 0 ||
         set(o, "remote_addr", json_string(d->remote_addr)) < 0 ||
-        set(o, "response", json_pack("{si}", "status", d->status)) < 0)
+        set(o, "response", d->status ? json_pack("{si}", "status", d->status)
+                                      : json_pack("{sn}", "status")) < 0)
         goto fail;
     buf_finish(&tmp);
     return o;

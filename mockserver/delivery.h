@@ -29,7 +29,7 @@ struct delivery {
     uint64_t body_size;  /* bytes the client sent or declared; > body.len when truncated */
     bool truncated;      /* the body was larger than the limit and only a prefix is stored */
     char remote_addr[64];/* "ip:port", "[ipv6]:port" */
-    int status;          /* HTTP status answered */
+    int status;          /* HTTP status answered; 0 when the connection was closed instead */
 };
 
 /* A new, empty delivery (all strings NULL, limits unset), or NULL on out of memory. */

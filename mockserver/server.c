@@ -21,6 +21,8 @@
 #define ADMIN_PREFIX "/_webhooky"
 /* Bytes of an oversized body that are kept with the 413 record. */
 #define KEEP_PREFIX (64u * 1024u)
+/* An oversized body is read through (and dropped) up to 4 x --max-body, at least this much. */
+#define DRAIN_MIN (64ull * 1024 * 1024)
 #define DEFAULT_CONNECTION_LIMIT 1000
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
@@ -170,7 +172,11 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
             buf_append_byte(&line, '?');
             encode_terminal(&line, d->query, strlen(d->query), false);
         }
-        buf_printf(&line, " %d %lluB %.2fms endpoint=%s id=%lld%s\n", d->status,
+        if (d->status)
+            buf_printf(&line, " %d", d->status);
+        else
+            buf_append_str(&line, " closed");
+        buf_printf(&line, " %lluB %.2fms endpoint=%s id=%lld%s\n",
                    (unsigned long long)d->body_size, (double)duration_us / 1000.0,
                    d->endpoint ? d->endpoint : "-", (long long)req->job.result,
                    d->truncated ? " truncated" : "");
@@ -279,6 +285,14 @@ static void job_done(struct writer_job *job, void *arg)
     MHD_resume_connection(req->conn);
 }
 
+/* Bytes of an oversized body the receiver reads (and drops) to answer 413 at its end; a
+ * declared body larger than this is refused before it is read, a streamed one is cut off. */
+static uint64_t drain_limit(const server *s)
+{
+    uint64_t four = (uint64_t)s->opts.max_body * 4;
+    return four > DRAIN_MIN ? four : DRAIN_MIN;
+}
+
 /* Fill the delivery from the request line and headers (first call). */
 static int capture_head(server *s, struct request *req, const char *method)
 {
@@ -311,9 +325,10 @@ static int capture_head(server *s, struct request *req, const char *method)
     int64_t v;
     if (cl && filter_parse_int(cl, 0, INT64_MAX, &v) == 0) {
         req->declared = (uint64_t)v;
-        if (req->declared > s->opts.max_body)
+        if (req->declared > drain_limit(s))
             req->too_large = true;
-        else if (v > 0 && buf_reserve(&d->body, (size_t)v) < 0)
+        else if (v > 0 && req->declared <= s->opts.max_body &&
+                 buf_reserve(&d->body, (size_t)v) < 0)
             return -ENOMEM; /* one allocation for the whole body */
     }
     return 0;
@@ -328,6 +343,8 @@ static enum MHD_Result park(server *s, struct request *req)
         d->status = MHD_HTTP_CONTENT_TOO_LARGE;
         if (req->declared > d->body_size)
             d->body_size = req->declared;
+        if (req->cut_off)
+            d->status = 0; /* no answer: the connection was closed */
     } else {
         d->status = MHD_HTTP_OK;
         d->body_size = d->body.len;
@@ -377,6 +394,36 @@ static enum MHD_Result answer(server *s, struct request *req)
     return r;
 }
 
+/* One chunk of body. Over the limit, the first bytes are kept and the rest is dropped. */
+static enum MHD_Result take_body(server *s, struct request *req, const char *data, size_t n)
+{
+    struct delivery *d = req->d;
+    d->body_size += n;
+    if (!req->too_large && d->body_size > s->opts.max_body) {
+        req->too_large = true;
+        size_t keep = s->opts.max_body < KEEP_PREFIX ? s->opts.max_body : KEEP_PREFIX;
+        if (d->body.len > keep)
+            d->body.len = keep;
+    }
+    if (!req->too_large)
+        return buf_append(&d->body, data, n) == 0 ? MHD_YES : MHD_NO;
+    size_t keep = s->opts.max_body < KEEP_PREFIX ? s->opts.max_body : KEEP_PREFIX;
+    if (d->body.len < keep) {
+        size_t take = keep - d->body.len < n ? keep - d->body.len : n;
+        if (buf_append(&d->body, data, take) < 0)
+            return MHD_NO;
+    }
+    if (d->body_size > drain_limit(s)) {
+        /* too much to read through: record what came, then close without an answer */
+        req->cut_off = true;
+        return park(s, req);
+    }
+    return MHD_YES;
+}
+
+/* The access handler for a delivery, called by MHD for the headers, each chunk of body, the
+ * end of the body, and again after each resume. MHD can only answer right after the headers
+ * or after the whole body, which shapes the 413 handling. */
 static enum MHD_Result handle_delivery(server *s, struct request *req, const char *method,
                                        const char *upload_data, size_t *upload_data_size)
 {
@@ -384,40 +431,27 @@ static enum MHD_Result handle_delivery(server *s, struct request *req, const cha
     case RS_NEW:
         if (capture_head(s, req, method) < 0)
             return MHD_NO;
+        if (req->declared > drain_limit(s))
+            return park(s, req); /* answered 413 right away, the body is never read */
         req->state = RS_BODY;
-        /* an oversized declared body is refused after its first bytes arrive */
         return MHD_YES;
     case RS_BODY:
         if (*upload_data_size) {
-            struct delivery *d = req->d;
             size_t n = *upload_data_size;
             *upload_data_size = 0;
-            uint64_t seen = d->body_size + n;
-            d->body_size = seen;
-            if (!req->too_large && seen > s->opts.max_body)
-                req->too_large = true;
-            if (req->too_large) {
-                size_t keep = s->opts.max_body < KEEP_PREFIX ? s->opts.max_body : KEEP_PREFIX;
-                if (d->body.len < keep) {
-                    size_t take = keep - d->body.len < n ? keep - d->body.len : n;
-                    if (buf_append(&d->body, upload_data, take) < 0)
-                        return MHD_NO;
-                }
-                return park(s, req);
-            }
-            if (buf_append(&req->d->body, upload_data, n) < 0)
-                return MHD_NO;
-            return MHD_YES;
+            return take_body(s, req, upload_data, n);
         }
         return park(s, req);
     case RS_PARKED:
-        /* a spurious call while parked: nothing to do until the writer resumes us */
-        if (*upload_data_size)
-            *upload_data_size = 0;
+        /* a call while parked: nothing to do until the writer resumes us */
+        *upload_data_size = 0;
         return MHD_YES;
     case RS_READY:
-        if (*upload_data_size && !req->too_large)
-            *upload_data_size = 0;
+        if (req->cut_off) {
+            req->state = RS_ANSWERED;
+            return MHD_NO; /* recorded; the connection is closed */
+        }
+        *upload_data_size = 0;
         return answer(s, req);
     case RS_ANSWERED:
         *upload_data_size = 0;

@@ -46,7 +46,8 @@ struct request {
     /* deliveries */
     struct delivery *d;   /* owned */
     size_t slot;          /* metrics slot of the endpoint */
-    bool too_large;
+    bool too_large;       /* the body is over --max-body: answered 413 */
+    bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
 
