@@ -272,6 +272,7 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
 
     struct delivery_filter cf = w->filter;
     cf.upto_id = upto;
+    cf.limit = min_count;
     int64_t have = 0;
     struct wh_error err;
     store *st = NULL;

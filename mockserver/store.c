@@ -293,8 +293,8 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     return 0;
 }
 
-/* Append " WHERE ..." for the filter, binding parameters from index 1; returns the next
- * parameter index through *ret_next. Only fixed SQL fragments go into the text. */
+/* Append " WHERE ..." for the filter; where_bind binds its parameters ?1 to ?4. Only fixed
+ * SQL fragments go into the text. */
 static void where_sql(struct buf *sql, const struct delivery_filter *f)
 {
     buf_append_str(sql, " WHERE id > ?1");
@@ -459,8 +459,11 @@ static int scalar(store *s, struct buf *sql, const struct delivery_filter *f, in
     int r = prepare(s, sql, &st, err);
     if (r < 0)
         return r;
-    if (f)
+    if (f) {
         where_bind(st, f);
+        if (sqlite3_bind_parameter_count(st) >= 5)
+            sqlite3_bind_int64(st, 5, f->limit);
+    }
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *ret = sqlite3_column_int64(st, 0);
@@ -479,8 +482,12 @@ int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct 
 {
     struct buf sql;
     buf_init(&sql, 0);
-    buf_append_str(&sql, "SELECT count(*) FROM deliveries");
+    /* with a limit, stop counting there: "are there at least K?" must not scan the table */
+    buf_append_str(&sql, "SELECT count(*) FROM (SELECT 1 FROM deliveries");
     where_sql(&sql, f);
+    if (f->limit > 0)
+        buf_append_str(&sql, " LIMIT ?5");
+    buf_append_str(&sql, ")");
     int r = scalar(s, &sql, f, ret, err, "counting deliveries");
     buf_finish(&sql);
     return r;

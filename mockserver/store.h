@@ -63,7 +63,8 @@ typedef int (*store_row_fn)(void *arg, const struct delivery *d);
 int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, void *arg,
                   struct wh_error *err);
 
-/* How many deliveries the filter selects (limit ignored). */
+/* How many deliveries the filter selects, counting no further than its limit when it has one
+ * (so "are there at least K?" stops after K rows). */
 int store_count(store *s, const struct delivery_filter *f, int64_t *ret, struct wh_error *err);
 
 /* Copy committed WAL frames back into the database file without blocking the writer (a
