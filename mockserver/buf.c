@@ -48,6 +48,7 @@ int buf_reserve(struct buf *b, size_t extra)
         return -ENOMEM;
     b->data = p;
     b->cap = cap;
+    b->data[b->len] = '\0';
     return 0;
 }
 

@@ -155,7 +155,7 @@ static int load_endpoint(const struct ctx *cx, struct config *c, size_t i, json_
     size_t n = strlen(e->path);
     if (n == 0 || e->path[0] != '/')
         return problem(cx, ptr, "the path must start with '/', not '%.64s'", e->path);
-    if (strncmp(e->path, "/_webhooky", 10) == 0)
+    if (strcmp(e->path, "/_webhooky") == 0 || strncmp(e->path, "/_webhooky/", 11) == 0)
         return problem(cx, ptr, "paths under /_webhooky/ are reserved for the admin API");
     char *star = strchr(e->path, '*');
     if (star && star != e->path + n - 1)

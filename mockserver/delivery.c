@@ -42,12 +42,18 @@ static int put_len(struct buf *b, size_t n)
 int delivery_add_header(struct delivery *d, const char *name, size_t name_len,
                         const char *value, size_t value_len)
 {
+    size_t before = d->headers.len;
     int r;
     if ((r = put_len(&d->headers, name_len)) < 0 ||
         (r = buf_append(&d->headers, name, name_len)) < 0 ||
         (r = put_len(&d->headers, value_len)) < 0 ||
-        (r = buf_append(&d->headers, value, value_len)) < 0)
+        (r = buf_append(&d->headers, value, value_len)) < 0) {
+        /* all or nothing: half a header would garble every one after it */
+        d->headers.len = before;
+        if (d->headers.data)
+            d->headers.data[before] = '\0';
         return r;
+    }
     d->n_headers++;
     return 0;
 }

@@ -241,10 +241,11 @@ static const char *find(struct scan *s, const char *ptr)
             if (!hit)
                 goto out;
         } else if (*s->p == '[') {
-            char *end;
-            unsigned long idx = strtoul(seg.data, &end, 10);
-            if (!seg.len || *end)
+            /* RFC 6901: "0", or digits without a leading zero */
+            if (!seg.len || strspn(seg.data, "0123456789") != seg.len ||
+                (seg.len > 1 && seg.data[0] == '0') || seg.len > 9)
                 goto out;
+            unsigned long idx = strtoul(seg.data, NULL, 10);
             s->p++;
             for (unsigned long i = 0; i < idx; i++) {
                 skip_ws(s);

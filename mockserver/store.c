@@ -147,14 +147,19 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
     if (!s)
         return wh_error_set(err, -ENOMEM, "out of memory");
     s->last_id = -1;
-    snprintf(s->path, sizeof(s->path), "%s", strncmp(path, "file:webhooky-mem-", 18) == 0 ? ":memory:" : path);
-    bool memory = strncmp(path, "file:", 5) == 0 && strstr(path, "mode=memory");
+    bool uri = strncmp(path, "file:", 5) == 0;
+    bool memory = uri && strstr(path, "mode=memory");
+    const char *shown = path;
+    if (strncmp(path, "file:webhooky-mem-", 18) == 0)
+        shown = ":memory:"; /* the name store_memory_uri made up means nothing to a user */
+    snprintf(s->path, sizeof(s->path), "%s", shown);
     int oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     if (flags & STORE_READONLY)
         oflags |= SQLITE_OPEN_READONLY;
     else
         oflags |= SQLITE_OPEN_READWRITE | ((flags & STORE_CREATE) ? SQLITE_OPEN_CREATE : 0);
-    if (!(flags & STORE_CREATE) && !memory && access(path, F_OK) != 0) {
+    /* a URI names its file inside; SQLite itself then says when it is missing */
+    if (!(flags & STORE_CREATE) && !uri && access(path, F_OK) != 0) {
         int r = wh_error_set(err, -ENOENT, "no database at %s (start `webhooky serve --db %s` "
                              "first, or pass --db)", path, path);
         free(s);
