@@ -68,11 +68,23 @@ static int open_store(const struct opts *o, store **ret)
     return r;
 }
 
+/* JSON text to stdout, terminal-safe and still the same JSON. */
+static int put_json_text(const char *text)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    int r = encode_terminal_json(&b, text, strlen(text));
+    if (r == 0 && b.data)
+        r = fwrite(b.data, 1, b.len, stdout) == b.len ? 0 : -EIO;
+    buf_finish(&b);
+    return r;
+}
+
 static void print_json(json_t *v, size_t flags)
 {
     char *text = v ? json_dumps(v, flags) : NULL;
     if (text) {
-        fputs(text, stdout);
+        put_json_text(text);
         fputc('\n', stdout);
     }
     free(text);
@@ -291,11 +303,10 @@ static int show(const struct opts *o, const char *idtext)
     if (d->body.len)
         doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (doc) {
-        /* jansson escapes control characters in strings, so this is terminal-safe; the
-         * escaping pass also covers non-ASCII that is not valid UTF-8 */
+        /* jansson escapes C0 controls in strings; DEL and C1 are escaped here */
         char *pretty = json_dumps(doc, JSON_INDENT(2) | JSON_ENCODE_ANY);
         if (pretty)
-            print_escaped(pretty, strlen(pretty), true);
+            put_json_text(pretty);
         free(pretty);
         json_decref(doc);
         putchar('\n');
@@ -318,10 +329,12 @@ static int show(const struct opts *o, const char *idtext)
 static int jsonl_row(void *arg, const struct delivery *d)
 {
     json_t *v = delivery_to_json(d);
-    if (!v)
-        return -ENOMEM;
-    int r = json_dumpf(v, stdout, JSON_COMPACT);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);
+    if (!text)
+        return -ENOMEM;
+    int r = put_json_text(text);
+    free(text);
     if (r < 0 || fputc('\n', stdout) == EOF)
         return -EIO;
     return 0;

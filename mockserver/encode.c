@@ -165,3 +165,34 @@ int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_new
     }
     return r;
 }
+
+int encode_terminal_json(struct buf *out, const char *json, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    size_t i = 0, run = 0;
+    int r = 0;
+    while (i < len && r == 0) {
+        unsigned char c = p[i];
+        unsigned cp = 0;
+        size_t n = 0;
+        if (c == 0x7F || (c < 0x20 && c != '\n')) {
+            cp = c;
+            n = 1;
+        } else if (c == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] < 0xA0) {
+            cp = p[i + 1];
+            n = 2;
+        }
+        if (!n) {
+            i++;
+            continue;
+        }
+        r = buf_append(out, p + run, i - run);
+        if (r == 0)
+            r = buf_printf(out, "\\u%04x", cp);
+        i += n;
+        run = i;
+    }
+    if (r == 0)
+        r = buf_append(out, p + run, len - run);
+    return r;
+}

@@ -33,4 +33,10 @@ int encode_rfc3339_us(struct buf *out, int64_t us);
  * doubled. With keep_newlines, '\n' and '\t' are written as they are (for bodies). */
 int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_newlines);
 
+/* Append JSON text (as jansson writes it: valid UTF-8, C0 controls already escaped) made safe
+ * for a terminal while staying the same JSON: DEL and the C1 controls U+0080..U+009F, which
+ * jansson leaves raw, become \u007f and \u0080..\u009f; any other control byte except
+ * newline becomes \u00XX. Backslashes are left alone. */
+int encode_terminal_json(struct buf *out, const char *json, size_t len);
+
 #endif

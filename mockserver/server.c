@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -293,6 +294,27 @@ static uint64_t drain_limit(const server *s)
     return four > DRAIN_MIN ? four : DRAIN_MIN;
 }
 
+/* RFC 9112 6.3: differing Content-Length values make the request's end unknowable (the way
+ * requests are smuggled past proxies); such a request is refused, never guessed at. */
+static bool conflicting_lengths(const struct delivery *d)
+{
+    const char *first = NULL, *n, *v;
+    size_t first_len = 0, nl, vl;
+    struct header_iter it;
+    header_iter_init(&it, d->headers.data, d->headers.len);
+    while (header_iter_next(&it, &n, &nl, &v, &vl)) {
+        if (nl != 14 || strncasecmp(n, "Content-Length", 14) != 0)
+            continue;
+        if (!first) {
+            first = v;
+            first_len = vl;
+        } else if (vl != first_len || memcmp(v, first, vl) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Fill the delivery from the request line and headers (first call). */
 static int capture_head(server *s, struct request *req, const char *method)
 {
@@ -310,6 +332,8 @@ static int capture_head(server *s, struct request *req, const char *method)
         return -ENOMEM;
     if (MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, add_header, d) < 0)
         return -ENOMEM;
+    if (conflicting_lengths(d))
+        req->bad_request = "conflicting Content-Length headers";
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
@@ -338,7 +362,9 @@ static int capture_head(server *s, struct request *req, const char *method)
 static enum MHD_Result park(server *s, struct request *req)
 {
     struct delivery *d = req->d;
-    if (req->too_large) {
+    if (req->bad_request) {
+        d->status = MHD_HTTP_BAD_REQUEST;
+    } else if (req->too_large) {
         d->truncated = true;
         d->status = MHD_HTTP_CONTENT_TOO_LARGE;
         if (req->declared > d->body_size)
@@ -373,9 +399,12 @@ static enum MHD_Result answer(server *s, struct request *req)
                                     "the delivery could not be stored (%s); it was not recorded",
                                     strerror(-req->job.rc));
     }
-    char body[160];
+    char body[200];
     int n;
-    if (req->too_large)
+    if (req->bad_request)
+        n = snprintf(body, sizeof(body), "{\"ok\":false,\"id\":%lld,\"error\":\"%s\"}\n",
+                     (long long)req->job.result, req->bad_request);
+    else if (req->too_large)
         n = snprintf(body, sizeof(body),
                      "{\"ok\":false,\"id\":%lld,\"error\":\"body larger than %zu bytes\"}\n",
                      (long long)req->job.result, s->opts.max_body);
@@ -387,7 +416,7 @@ static enum MHD_Result answer(server *s, struct request *req)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    if (req->too_large)
+    if (req->too_large || req->bad_request)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)d->status, resp);
     MHD_destroy_response(resp);
@@ -431,8 +460,8 @@ static enum MHD_Result handle_delivery(server *s, struct request *req, const cha
     case RS_NEW:
         if (capture_head(s, req, method) < 0)
             return MHD_NO;
-        if (req->declared > drain_limit(s))
-            return park(s, req); /* answered 413 right away, the body is never read */
+        if (req->declared > drain_limit(s) || req->bad_request)
+            return park(s, req); /* answered right away; the body is never read */
         req->state = RS_BODY;
         return MHD_YES;
     case RS_BODY:

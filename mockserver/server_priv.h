@@ -46,6 +46,7 @@ struct request {
     /* deliveries */
     struct delivery *d;   /* owned */
     size_t slot;          /* metrics slot of the endpoint */
+    const char *bad_request; /* static text: the request is refused with 400, unread */
     bool too_large;       /* the body is over --max-body: answered 413 */
     bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */

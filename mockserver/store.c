@@ -167,8 +167,10 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
     }
     int r, rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
     if (rc != SQLITE_OK) {
-        r = wh_error_set(err, sqlite_errno(rc), "cannot open database %s: %s", s->path,
-                         s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        int sys = s->db ? sqlite3_system_errno(s->db) : 0;
+        r = wh_error_set(err, sys ? -sys : sqlite_errno(rc), "cannot open database %s: %s%s%s%s",
+                         s->path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc),
+                         sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
         goto out;
     }
     sqlite3_extended_result_codes(s->db, 1);

@@ -355,6 +355,25 @@ START_TEST(test_terminal_appends)
 }
 END_TEST
 
+/* JSON for a terminal: same JSON, no raw DEL or C1, backslashes and UTF-8 untouched */
+START_TEST(test_terminal_json)
+{
+    static const char in[] = "{\n  \"a\": \"x\\\"y\\\\z \xc3\xa9 \x7f \xc2\x9b[31m\"\n}";
+    struct buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(encode_terminal_json(&b, in, strlen(in)), 0);
+    ck_assert_str_eq(b.data, "{\n  \"a\": \"x\\\"y\\\\z \xc3\xa9 \\u007f \\u009b[31m\"\n}");
+    json_t *orig = json_loads(in, 0, NULL);
+    json_t *back = json_loads(b.data, 0, NULL);
+    ck_assert_ptr_nonnull(orig);
+    ck_assert_ptr_nonnull(back);
+    ck_assert(json_equal(orig, back));
+    json_decref(orig);
+    json_decref(back);
+    buf_finish(&b);
+}
+END_TEST
+
 static Suite *encode_suite(void)
 {
     Suite *s = suite_create("encode");
@@ -390,6 +409,7 @@ static Suite *encode_suite(void)
     tcase_add_test(tc, test_terminal_invalid);
     tcase_add_test(tc, test_terminal_keep_newlines);
     tcase_add_test(tc, test_terminal_appends);
+    tcase_add_test(tc, test_terminal_json);
     suite_add_tcase(s, tc);
     return s;
 }
