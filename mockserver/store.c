@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -134,6 +135,13 @@ static int check_schema(store *s, struct wh_error *err)
     return 0;
 }
 
+/* Process-wide SQLite settings, once, before the first connection: no memory statistics (they
+ * take a global mutex on every allocation). */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 void store_memory_uri(char *out, size_t size)
 {
     static atomic_uint counter;
@@ -143,6 +151,8 @@ void store_memory_uri(char *out, size_t size)
 
 int store_open(const char *path, int flags, store **ret, struct wh_error *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     store *s = calloc(1, sizeof(*s));
     if (!s)
         return wh_error_set(err, -ENOMEM, "out of memory");
