@@ -147,15 +147,21 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
         encode_rfc3339_us(&t, d->received_us);
         snprintf(ts, sizeof(ts), "%s", t.data ? t.data : "");
         buf_finish(&t);
-        json_t *o = json_pack("{ss sI s? so so s? ss si sI sb sf}", "time", ts, "id",
-                              (json_int_t)req->job.result, "endpoint", d->endpoint, "method",
-                              encode_json_string(d->method, strlen(d->method)), "path",
-                              encode_json_string(d->path, strlen(d->path)), "query", NULL,
-                              "remote_addr", d->remote_addr, "status", d->status, "body_size",
-                              (json_int_t)d->body_size, "truncated", d->truncated, "duration_ms",
-                              (double)duration_us / 1000.0);
-        if (o && d->query)
-            json_object_set_new(o, "query", encode_json_string(d->query, strlen(d->query)));
+        json_t *o = json_object();
+        if (o) {
+            json_object_set_new(o, "time", json_string(ts));
+            json_object_set_new(o, "id", json_integer(req->job.result));
+            json_object_set_new(o, "endpoint", d->endpoint ? json_string(d->endpoint) : json_null());
+            json_object_set_new(o, "method", encode_json_string(d->method, strlen(d->method)));
+            json_object_set_new(o, "path", encode_json_string(d->path, strlen(d->path)));
+            json_object_set_new(o, "query", d->query ? encode_json_string(d->query, strlen(d->query))
+                                                     : json_null());
+            json_object_set_new(o, "remote_addr", json_string(d->remote_addr));
+            json_object_set_new(o, "status", d->status ? json_integer(d->status) : json_null());
+            json_object_set_new(o, "body_size", json_integer((json_int_t)d->body_size));
+            json_object_set_new(o, "truncated", json_boolean(d->truncated));
+            json_object_set_new(o, "duration_ms", json_real((double)duration_us / 1000.0));
+        }
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (text) {
             buf_append_str(&line, text);
