@@ -366,13 +366,6 @@ static enum MHD_Result get_one(server *s, struct request *req, int64_t id, bool 
     return ret;
 }
 
-static void delete_done(struct writer_job *job, void *arg)
-{
-    struct request *req = arg;
-    req->state = RS_READY;
-    MHD_resume_connection(req->conn);
-}
-
 static enum MHD_Result delete_deliveries(server *s, struct request *req)
 {
     if (req->state == RS_READY) {
@@ -391,16 +384,7 @@ static enum MHD_Result delete_deliveries(server *s, struct request *req)
     req->job.kind = WRITER_DELETE;
     filter_init(&req->job.filter);
     req->job.filter.endpoint = arg(req, "endpoint");
-    req->job.done = delete_done;
-    req->job.arg = req;
-    req->state = RS_PARKED;
-    MHD_suspend_connection(req->conn);
-    if (writer_submit(s->writer, &req->job) < 0) {
-        req->job.rc = -ESHUTDOWN;
-        req->state = RS_READY;
-        MHD_resume_connection(req->conn);
-    }
-    return MHD_YES;
+    return server_park_job(s, req);
 }
 
 static enum MHD_Result metrics_page(server *s, struct request *req)

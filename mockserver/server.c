@@ -292,6 +292,21 @@ static void job_done(struct writer_job *job, void *arg)
     MHD_resume_connection(req->conn);
 }
 
+enum MHD_Result server_park_job(server *s, struct request *req)
+{
+    req->job.done = job_done;
+    req->job.arg = req;
+    req->state = RS_PARKED;
+    MHD_suspend_connection(req->conn);
+    if (writer_submit(s->writer, &req->job) < 0) {
+        /* shutting down: the job never ran; the request answers 503 */
+        req->job.rc = -ESHUTDOWN;
+        req->state = RS_READY;
+        MHD_resume_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
 /* Bytes of an oversized body the receiver reads (and drops) to answer 413 at its end; a
  * declared body larger than this is refused before it is read, a streamed one is cut off. */
 static uint64_t drain_limit(const server *s)
@@ -383,17 +398,7 @@ static enum MHD_Result park(server *s, struct request *req)
     }
     req->job.kind = WRITER_INSERT;
     req->job.delivery = d;
-    req->job.done = job_done;
-    req->job.arg = req;
-    req->state = RS_PARKED;
-    MHD_suspend_connection(req->conn);
-    if (writer_submit(s->writer, &req->job) < 0) {
-        /* shutting down: answer 503 without storing */
-        req->job.rc = -ESHUTDOWN;
-        req->state = RS_READY;
-        MHD_resume_connection(req->conn);
-    }
-    return MHD_YES;
+    return server_park_job(s, req);
 }
 
 static enum MHD_Result answer(server *s, struct request *req)

@@ -103,6 +103,11 @@ enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned statu
 /* Respond with a JSON value (stolen). */
 enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v);
 
+/* Hand req->job (kind and payload set) to the writer and park the connection; it is resumed
+ * with req->state RS_READY and req->job.rc / result filled in (-ESHUTDOWN when the writer no
+ * longer takes jobs). */
+enum MHD_Result server_park_job(server *s, struct request *req);
+
 /* admin.c: handle one call of the access handler for a /_webhooky/ request. */
 enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
                              const char *upload_data, size_t *upload_data_size);
