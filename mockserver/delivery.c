@@ -14,6 +14,7 @@ struct delivery *delivery_create(void)
         return NULL;
     buf_init(&d->headers, 0);
     buf_init(&d->body, 0);
+    d->sig_secret_index = -1;
     return d;
 }
 
@@ -25,6 +26,10 @@ void delivery_destroy(struct delivery *d)
     free(d->method);
     free(d->path);
     free(d->query);
+    free(d->sig_scheme);
+    free(d->sig_status);
+    free(d->sig_reason);
+    free(d->message_id);
     buf_finish(&d->headers);
     buf_finish(&d->body);
     free(d);
@@ -162,6 +167,25 @@ json_t *delivery_to_json(const struct delivery *d)
         set(o, "remote_addr", json_string(d->remote_addr)) < 0 ||
         set(o, "response", d->status ? json_pack("{si}", "status", d->status)
                                       : json_pack("{sn}", "status")) < 0)
+        goto fail;
+    json_t *sig = json_object();
+    if (set(o, "signature", sig) < 0)
+        goto fail;
+    if (d->sig_status) {
+        if (set(sig, "scheme", opt_string(d->sig_scheme)) < 0 ||
+            set(sig, "status", json_string(d->sig_status)) < 0 ||
+            set(sig, "reason", opt_string(d->sig_reason)) < 0 ||
+            set(sig, "secret_index", d->sig_secret_index >= 0 ? json_integer(d->sig_secret_index)
+                                                             : json_null()) < 0)
+            goto fail;
+    } else if (set(sig, "scheme", json_null()) < 0 ||
+               set(sig, "status", json_string("not_configured")) < 0 ||
+               set(sig, "reason", json_string("no signature scheme is configured for this "
+                                              "endpoint")) < 0 ||
+               set(sig, "secret_index", json_null()) < 0) {
+        goto fail;
+    }
+    if (set(o, "message_id", opt_string(d->message_id)) < 0)
         goto fail;
     buf_finish(&tmp);
     return o;

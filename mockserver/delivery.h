@@ -5,7 +5,8 @@
  * is also how the store keeps them; header_iter walks it. delivery_to_json produces the API
  * shape, which later features extend but never change:
  *   id, received_at, endpoint, method, path, query, headers [[name, value]...],
- *   body | body_base64, body_size, truncated, remote_addr, response {status}. */
+ *   body | body_base64, body_size, truncated, remote_addr, response {status},
+ *   signature {scheme, status, reason, secret_index}, message_id. */
 #ifndef WEBHOOKY_DELIVERY_H
 #define WEBHOOKY_DELIVERY_H
 
@@ -30,6 +31,12 @@ struct delivery {
     bool truncated;      /* the body was larger than the limit and only a prefix is stored */
     char remote_addr[64];/* "ip:port", "[ipv6]:port" */
     int status;          /* HTTP status answered; 0 when the connection was closed instead */
+    /* signature verdict (all owned; sig_status NULL: no scheme configured) */
+    char *sig_scheme;     /* "stripe", ... */
+    char *sig_status;     /* "valid", "invalid", "expired", "missing", "malformed" */
+    char *sig_reason;     /* a sentence a person can act on */
+    int sig_secret_index; /* which configured secret matched; -1 when none */
+    char *message_id;     /* owned; the idempotency key, NULL when there is none */
 };
 
 /* A new, empty delivery (all strings NULL, limits unset), or NULL on out of memory. */

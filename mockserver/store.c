@@ -12,7 +12,7 @@
 
 #include "buf.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 struct store {
     sqlite3 *db;
@@ -24,8 +24,9 @@ struct store {
     char path[512];
 };
 
+/* The current schema, for a new file. */
 static const char schema_sql[] =
-    "CREATE TABLE IF NOT EXISTS deliveries ("
+    "CREATE TABLE deliveries ("
     " id INTEGER PRIMARY KEY,"
     " received_us INTEGER NOT NULL,"
     " endpoint TEXT,"
@@ -37,14 +38,30 @@ static const char schema_sql[] =
     " truncated INTEGER NOT NULL,"
     " remote_addr TEXT NOT NULL,"
     " status INTEGER NOT NULL,"
+    " sig_scheme TEXT,"
+    " sig_status TEXT,"
+    " sig_reason TEXT,"
+    " sig_secret_index INTEGER,"
+    " message_id TEXT,"
     " body BLOB NOT NULL"
     ");"
     /* the highest id ever assigned, kept when deletes remove the newest rows */
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+/* Steps from each older schema to the next; index i upgrades version i + 1 to i + 2. */
+static const char *const upgrades[] = {
+    /* 1 -> 2: signature verdicts and idempotency keys */
+    "ALTER TABLE deliveries ADD COLUMN sig_scheme TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN sig_status TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN sig_reason TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN sig_secret_index INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN message_id TEXT;",
+};
 
 #define COLUMNS                                                                                 \
     "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
-    "remote_addr, status, body"
+    "remote_addr, status, body, sig_scheme, sig_status, sig_reason, sig_secret_index, "        \
+    "message_id"
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -114,11 +131,26 @@ static int migrate(store *s, struct wh_error *err)
         return 0;
     if ((r = exec(s, "BEGIN IMMEDIATE", err)) < 0)
         return r;
-    if ((r = exec(s, schema_sql, err)) < 0 || (r = exec(s, "PRAGMA user_version = 1", err)) < 0) {
-        store_rollback(s);
-        return r;
+    /* another process may have migrated between our check and the lock */
+    if ((r = user_version(s, &v, err)) < 0)
+        goto fail;
+    if (v == 0) {
+        r = exec(s, schema_sql, err);
+        v = SCHEMA_VERSION;
     }
+    for (; r == 0 && v < SCHEMA_VERSION; v++)
+        r = exec(s, upgrades[v - 1], err);
+    if (r == 0) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+        r = exec(s, sql, err);
+    }
+    if (r < 0)
+        goto fail;
     return exec(s, "COMMIT", err);
+fail:
+    store_rollback(s);
+    return r;
 }
 
 static int check_schema(store *s, struct wh_error *err)
@@ -212,7 +244,9 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
         rc = sqlite3_prepare_v3(s->db,
                                 "INSERT INTO deliveries (received_us, endpoint, method, path, "
                                 "query, headers, body_size, truncated, remote_addr, status, body, "
-                                "id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                "id, sig_scheme, sig_status, sig_reason, sig_secret_index, "
+                                "message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                                "?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
@@ -301,6 +335,14 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     /* ids come from this counter, not from max(rowid) + 1, so they are never reused after
      * a delete; a failed insert or commit leaves a gap, never a duplicate */
     sqlite3_bind_int64(st, 12, s->last_id + 1);
+    bind_text(st, 13, d->sig_scheme);
+    bind_text(st, 14, d->sig_status);
+    bind_text(st, 15, d->sig_reason);
+    if (d->sig_status && d->sig_secret_index >= 0)
+        sqlite3_bind_int(st, 16, d->sig_secret_index);
+    else
+        sqlite3_bind_null(st, 16);
+    bind_text(st, 17, d->message_id);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -373,6 +415,16 @@ static int read_row(sqlite3_stmt *st, struct delivery *d)
     free(d->method);
     free(d->path);
     free(d->query);
+    free(d->sig_scheme);
+    free(d->sig_status);
+    free(d->sig_reason);
+    free(d->message_id);
+    d->sig_scheme = dup_column(st, 12);
+    d->sig_status = dup_column(st, 13);
+    d->sig_reason = dup_column(st, 14);
+    d->sig_secret_index = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1
+                                                                     : sqlite3_column_int(st, 15);
+    d->message_id = dup_column(st, 16);
     d->id = sqlite3_column_int64(st, 0);
     d->received_us = sqlite3_column_int64(st, 1);
     d->endpoint = dup_column(st, 2);

@@ -236,11 +236,18 @@ START_TEST(test_json_shape)
 
     static const char *const keys[] = {"id",        "received_at", "endpoint",    "method",
                                        "path",      "query",       "headers",     "body",
-                                       "body_size", "truncated",   "remote_addr", "response"};
+                                       "body_size", "truncated",   "remote_addr", "response",
+                                       "signature", "message_id"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         ck_assert_msg(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
     ck_assert_uint_eq(json_object_size(j), sizeof(keys) / sizeof(keys[0]));
     ck_assert_ptr_null(json_object_get(j, "body_base64"));
+    /* no scheme configured: a verdict that says so, and no idempotency key */
+    json_t *sig = json_object_get(j, "signature");
+    ck_assert_str_eq(json_string_value(json_object_get(sig, "status")), "not_configured");
+    ck_assert(json_is_null(json_object_get(sig, "scheme")));
+    ck_assert(json_is_null(json_object_get(sig, "secret_index")));
+    ck_assert(json_is_null(json_object_get(j, "message_id")));
 
     ck_assert(json_is_integer(json_object_get(j, "id")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "id")), 42);
@@ -407,6 +414,27 @@ START_TEST(test_json_hostile_bytes)
 }
 END_TEST
 
+START_TEST(test_json_signature)
+{
+    struct delivery *d = sample();
+    d->sig_scheme = strdup("stripe");
+    d->sig_status = strdup("expired");
+    d->sig_reason = strdup("timestamp is 412 s older than the 300 s tolerance");
+    d->sig_secret_index = 1;
+    d->message_id = strdup("evt_1");
+    json_t *j = delivery_to_json(d);
+    json_t *sig = json_object_get(j, "signature");
+    ck_assert_str_eq(json_string_value(json_object_get(sig, "scheme")), "stripe");
+    ck_assert_str_eq(json_string_value(json_object_get(sig, "status")), "expired");
+    ck_assert_str_eq(json_string_value(json_object_get(sig, "reason")),
+                     "timestamp is 412 s older than the 300 s tolerance");
+    ck_assert_int_eq(json_integer_value(json_object_get(sig, "secret_index")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "message_id")), "evt_1");
+    json_decref(j);
+    delivery_destroy(d);
+}
+END_TEST
+
 static Suite *delivery_suite(void)
 {
     Suite *s = suite_create("delivery");
@@ -421,6 +449,7 @@ static Suite *delivery_suite(void)
 
     tc = tcase_create("json");
     tcase_add_test(tc, test_json_shape);
+    tcase_add_test(tc, test_json_signature);
     tcase_add_test(tc, test_json_catch_all_and_no_query);
     tcase_add_test(tc, test_json_binary_body);
     tcase_add_test(tc, test_json_empty_body);

@@ -129,6 +129,11 @@ static void assert_same(const struct delivery *a, const struct delivery *b)
     ck_assert_int_eq(a->truncated, b->truncated);
     ck_assert_str_eq(a->remote_addr, b->remote_addr);
     ck_assert_int_eq(a->status, b->status);
+    ck_assert_pstr_eq(a->sig_scheme, b->sig_scheme);
+    ck_assert_pstr_eq(a->sig_status, b->sig_status);
+    ck_assert_pstr_eq(a->sig_reason, b->sig_reason);
+    ck_assert_int_eq(a->sig_secret_index, b->sig_secret_index);
+    ck_assert_pstr_eq(a->message_id, b->message_id);
 }
 
 static struct delivery *rich_delivery(void)
@@ -152,6 +157,11 @@ static struct delivery *rich_delivery(void)
     d->truncated = true;
     snprintf(d->remote_addr, sizeof(d->remote_addr), "[::1]:8080");
     d->status = 201;
+    d->sig_scheme = xstrdup("github");
+    d->sig_status = xstrdup("invalid");
+    d->sig_reason = xstrdup("none of 2 signatures matched");
+    d->sig_secret_index = -1;
+    d->message_id = xstrdup("72d3162e-cc78-11e3-81ab-4c9367dc0958");
     return d;
 }
 
@@ -669,6 +679,45 @@ START_TEST(test_open_newer_schema)
 }
 END_TEST
 
+/* A file written by the first schema (no signature columns) is upgraded in place, keeping
+ * its rows and ids. */
+START_TEST(test_upgrade_from_schema_1)
+{
+    char path[128];
+    db_path(path, sizeof(path), "v1.db");
+    make_sqlite(path,
+                "CREATE TABLE deliveries (id INTEGER PRIMARY KEY, received_us INTEGER NOT NULL,"
+                " endpoint TEXT, method TEXT NOT NULL, path BLOB NOT NULL, query BLOB,"
+                " headers BLOB NOT NULL, body_size INTEGER NOT NULL, truncated INTEGER NOT NULL,"
+                " remote_addr TEXT NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL);"
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                "INSERT INTO deliveries VALUES (7, 1, 'a', 'POST', '/x', NULL, x'', 2, 0,"
+                " '127.0.0.1:1', 200, 'hi');"
+                "PRAGMA user_version = 1;");
+    store *s = open_ok(path, STORE_CREATE);
+    struct delivery *old = NULL;
+    struct wh_error err = {0};
+    ck_assert_int_eq(store_get(s, 7, &old, &err), 0);
+    ck_assert_str_eq(old->path, "/x");
+    ck_assert_ptr_null(old->sig_status);
+    ck_assert_ptr_null(old->message_id);
+    delivery_destroy(old);
+    struct delivery *d = rich_delivery();
+    ck_assert_int_eq(store_insert(s, d, &err), 0);
+    ck_assert_int_eq(d->id, 8);
+    struct delivery *back = NULL;
+    ck_assert_int_eq(store_get(s, 8, &back, &err), 0);
+    ck_assert_str_eq(back->sig_status, "invalid");
+    ck_assert_str_eq(back->message_id, d->message_id);
+    delivery_destroy(back);
+    delivery_destroy(d);
+    store_close(s);
+    /* and a plain open (no create) accepts the upgraded file */
+    s = open_ok(path, 0);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(test_create_is_idempotent)
 {
     char path[128];
@@ -839,6 +888,7 @@ static Suite *store_suite(void)
     tcase_add_unchecked_fixture(tc, make_dir, remove_dir);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_upgrade_from_schema_1);
     tcase_add_test(tc, test_ids_increase);
     tcase_add_test(tc, test_foreach);
     tcase_add_test(tc, test_foreach_stop);
