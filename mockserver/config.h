@@ -1,7 +1,7 @@
 /* config: the receiver's configuration file, validated and ready to use.
  *
  * The file is JSON: {"endpoints": [{"name": "...", "path": "/hooks/x" or "/hooks/" + "*",
- * "description": "..."}]}. Every problem (bad JSON, an unknown key, a wrong type, a duplicate
+ * "description": "...", "message_id": "X-Event-Id" | "/id"}]}. Every problem (bad JSON, an unknown key, a wrong type, a duplicate
  * name or path) is reported as "FILE:LINE:COLUMN: key.path: what is wrong". Later features
  * hang their settings on the endpoint object; they validate their own keys and keep the
  * endpoint's JSON (`json`, borrowed from the config) to read them.
@@ -24,6 +24,8 @@ struct endpoint_config {
     size_t match_len;  /* bytes of path that must match (without the trailing '*') */
     bool prefix;       /* the path ended in '*': any path starting with path[0..match_len) */
     char *description; /* owned; NULL when absent */
+    char *message_id;  /* owned; where the idempotency key is: a header name, or a JSON pointer
+                          into the body when it starts with '/'; NULL: the scheme's own */
     json_t *json;      /* borrowed from the config: the endpoint's object as written */
 };
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "jsonptr.h"
 
 #define ADMIN_PREFIX "/_webhooky"
 /* Bytes of an oversized body that are kept with the 413 record. */
@@ -359,6 +360,7 @@ static int capture_head(server *s, struct request *req, const char *method)
         MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
     const struct endpoint_config *ep = config_match(s->opts.config, d->path);
+    req->ep = ep;
     if (ep) {
         if (!(d->endpoint = strdup(ep->name)))
             return -ENOMEM;
@@ -379,6 +381,38 @@ static int capture_head(server *s, struct request *req, const char *method)
     return 0;
 }
 
+/* The idempotency key the endpoint's config points at: a header, or a string or number at a
+ * JSON pointer into the body. Left NULL when absent. */
+static int find_message_id(const struct endpoint_config *ep, struct delivery *d)
+{
+    if (!ep || !ep->message_id)
+        return 0;
+    if (ep->message_id[0] != '/') {
+        size_t n = 0;
+        const char *v = delivery_header(d, ep->message_id, &n);
+        if (v && !(d->message_id = strndup(v, n)))
+            return -ENOMEM;
+        return 0;
+    }
+    if (d->truncated || !d->body.len)
+        return 0;
+    json_t *doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY, NULL);
+    json_t *v = doc ? jsonptr_get(doc, ep->message_id) : NULL;
+    char num[32];
+    const char *text = NULL;
+    if (json_is_string(v)) {
+        text = json_string_value(v);
+    } else if (json_is_integer(v)) {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        text = num;
+    }
+    int r = 0;
+    if (text && !(d->message_id = strdup(text)))
+        r = -ENOMEM;
+    json_decref(doc);
+    return r;
+}
+
 /* Hand the capture to the writer and park the connection until it is committed. */
 static enum MHD_Result park(server *s, struct request *req)
 {
@@ -396,6 +430,8 @@ static enum MHD_Result park(server *s, struct request *req)
         d->status = MHD_HTTP_OK;
         d->body_size = d->body.len;
     }
+    if (find_message_id(req->ep, d) < 0)
+        return MHD_NO;
     req->job.kind = WRITER_INSERT;
     req->job.delivery = d;
     return server_park_job(s, req);

@@ -45,6 +45,7 @@ struct request {
 
     /* deliveries */
     struct delivery *d;   /* owned */
+    const struct endpoint_config *ep; /* borrowed from the config; NULL: the catch-all */
     size_t slot;          /* metrics slot of the endpoint */
     const char *bad_request; /* static text: the request is refused with 400, unread */
     bool too_large;       /* the body is over --max-body: answered 413 */

@@ -111,11 +111,54 @@ START_TEST(deliveries_record_their_endpoint)
 }
 END_TEST
 
+/* message_id from a header or from a JSON pointer into the body; absent stays null */
+START_TEST(message_id_from_config)
+{
+    char *dir = wh_tmpdir();
+    char *cfg = wh_path(dir, "mid.json");
+    char *db = wh_path(dir, "mid.db");
+    wh_write_file(cfg, "{\"endpoints\": ["
+                       "{\"name\": \"h\", \"path\": \"/h\", \"message_id\": \"x-event-id\"},"
+                       "{\"name\": \"p\", \"path\": \"/p\", \"message_id\": \"/data/id\"}]}");
+    struct wh_server s;
+    wh_server_start(&s, dir, db, (const char *const[]){"--config", cfg, "--quiet", NULL}, NULL);
+    struct wh_response r;
+    wh_request(NULL, &s, "POST", "/h", (const char *const[]){"X-Event-Id: evt-7", NULL}, "{}", 2,
+               &r);
+    ck_assert_int_eq(r.status, 200);
+    wh_response_free(&r);
+    int64_t by_pointer = wh_post(&s, "/p", "{\"data\": {\"id\": \"m-1\"}}");
+    int64_t by_number = wh_post(&s, "/p", "{\"data\": {\"id\": 42}}");
+    int64_t absent = wh_post(&s, "/p", "{\"data\": {}}");
+    int64_t not_json = wh_post(&s, "/p", "not json");
+    json_t *d = wh_delivery(&s, by_pointer - 1);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "message_id")), "evt-7");
+    json_decref(d);
+    d = wh_delivery(&s, by_pointer);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "message_id")), "m-1");
+    json_decref(d);
+    d = wh_delivery(&s, by_number);
+    ck_assert_str_eq(json_string_value(json_object_get(d, "message_id")), "42");
+    json_decref(d);
+    d = wh_delivery(&s, absent);
+    ck_assert(json_is_null(json_object_get(d, "message_id")));
+    json_decref(d);
+    d = wh_delivery(&s, not_json);
+    ck_assert(json_is_null(json_object_get(d, "message_id")));
+    json_decref(d);
+    wh_server_finish(&s);
+    free(cfg);
+    free(db);
+    wh_tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("endpoints");
     TCase *tc = wh_tcase("endpoints", 30);
     tcase_add_test(tc, deliveries_record_their_endpoint);
+    tcase_add_test(tc, message_id_from_config);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }

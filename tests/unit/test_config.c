@@ -387,6 +387,24 @@ START_TEST(test_err_invalid_json)
 }
 END_TEST
 
+START_TEST(test_message_id)
+{
+    static const char ok[] = "{\"endpoints\": [{\"name\": \"a\", \"path\": \"/a\", "
+                             "\"message_id\": \"X-Id\"}, {\"name\": \"b\", \"path\": \"/b\", "
+                             "\"message_id\": \"/data/a~1b\"}]}";
+    struct config *c = load_ok(ok);
+    ck_assert_str_eq(c->endpoints[0].message_id, "X-Id");
+    ck_assert_str_eq(c->endpoints[1].message_id, "/data/a~1b");
+    config_destroy(c);
+    expect_error("{\"endpoints\": [{\"name\": \"a\", \"path\": \"/a\", \"message_id\": \"a b\"}]}",
+                 SRC ":1:44: endpoints[0].message_id: ", "neither a header name nor a JSON pointer");
+    expect_error("{\"endpoints\": [{\"name\": \"a\", \"path\": \"/a\", \"message_id\": \"/x~2\"}]}",
+                 SRC ":1:44: endpoints[0].message_id: ", NULL);
+    expect_error("{\"endpoints\": [{\"name\": \"a\", \"path\": \"/a\", \"message_id\": 5}]}",
+                 SRC ":1:44: endpoints[0].message_id: ", "must be a string");
+}
+END_TEST
+
 START_TEST(test_err_duplicate_json_keys)
 {
     const char *text = "{\n"
@@ -497,6 +515,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_err_duplicates);
     tcase_add_test(tc, test_err_invalid_json);
     tcase_add_test(tc, test_err_duplicate_json_keys);
+    tcase_add_test(tc, test_message_id);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("file");
