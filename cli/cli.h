@@ -6,6 +6,7 @@
 #define WEBHOOKY_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,5 +42,28 @@ const char *cli_env(const char *name, const char *fallback);
 
 extern const struct cli_command cmd_serve;
 extern const struct cli_command cmd_deliveries;
+extern const struct cli_command cmd_sign;
+extern const struct cli_command cmd_verify;
+
+/* What `sign` and `verify` share (cmd_sign.c): the scheme settings gathered from options into
+ * the JSON object sig_config_parse reads, and reading a body or header file. */
+struct buf;
+struct sig_config;
+struct cli_sig {
+    json_t *obj;     /* owned: {"scheme": ..., "secrets": [...], options...} */
+    json_t *secrets; /* borrowed from obj */
+};
+void cli_sig_init(struct cli_sig *s);
+void cli_sig_finish(struct cli_sig *s);
+/* Take --scheme, --secret, --secret-file, --tolerance, --option KEY=VALUE; false after a usage
+ * error was printed. */
+bool cli_sig_set(const struct cli_command *cmd, struct cli_sig *s, const char *key,
+                 const char *value);
+bool cli_sig_secret_file(const struct cli_command *cmd, struct cli_sig *s, const char *path);
+/* Compile the settings (a new config), or print a usage error naming the option and return
+ * NULL. */
+struct sig_config *cli_sig_compile(const struct cli_command *cmd, const struct cli_sig *s);
+/* Read a file, or stdin for "-", into b (at most 64 MiB); false after printing why not. */
+bool cli_read_input(const struct cli_command *cmd, const char *path, struct buf *b);
 
 #endif

@@ -119,10 +119,12 @@ static int collect(void *arg, const struct delivery *d)
     c->path = strdup(d->path);
     c->query = d->query ? strdup(d->query) : NULL;
     c->status = d->status;
+    c->sig_status = d->sig_status ? strdup(d->sig_status) : NULL;
     c->body_size = d->body_size;
     c->truncated = d->truncated;
     rows->v[rows->n++] = c;
-    if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query))
+    if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query) ||
+        (d->sig_status && !c->sig_status))
         return -ENOMEM;
     return 0;
 }
@@ -191,8 +193,8 @@ static int list(const struct opts *o)
     } else if (rows.n == 0) {
         printf("no deliveries\n");
     } else {
-        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s\n", "ID", "RECEIVED (UTC)", "ENDPOINT",
-               "METHOD", "PATH", "STATUS", "SIZE");
+        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s  %s\n", "ID", "RECEIVED (UTC)", "ENDPOINT",
+               "METHOD", "PATH", "STATUS", "SIZE", "SIGNATURE");
         struct buf cell;
         buf_init(&cell, 0);
         for (size_t i = rows.n; i-- > 0;) {
@@ -227,7 +229,12 @@ static int list(const struct opts *o)
             for (size_t k = 0; k < cell.len; k++)
                 cells += ((unsigned char)cell.data[k] & 0xC0) != 0x80;
             printf("%s%*s ", cell.data, (int)(cells < 40 ? 40 - cells : 0), "");
-            printf("%6d %8" PRIu64 "%s\n", d->status, d->body_size, d->truncated ? "+" : " ");
+            if (d->status)
+                printf("%6d ", d->status);
+            else
+                printf("%6s ", "closed");
+            printf("%8" PRIu64 "%s  %s\n", d->body_size, d->truncated ? "+" : " ",
+                   d->sig_status ? d->sig_status : "-");
         }
         buf_finish(&cell);
     }
@@ -287,7 +294,26 @@ static int show(const struct opts *o, const char *idtext)
         putchar('?');
         print_escaped(d->query, strlen(d->query), false);
     }
-    printf("\nanswered %d\n\n", d->status);
+    if (d->status)
+        printf("\nanswered %d\n", d->status);
+    else
+        printf("\nclosed without an answer\n");
+    if (d->sig_status) {
+        printf("signature %s %s", d->sig_scheme ? d->sig_scheme : "?", d->sig_status);
+        if (d->sig_secret_index >= 0)
+            printf(" (secrets[%d])", d->sig_secret_index);
+        if (d->sig_reason) {
+            fputs(": ", stdout);
+            print_escaped(d->sig_reason, strlen(d->sig_reason), false);
+        }
+        putchar('\n');
+    }
+    if (d->message_id) {
+        fputs("message id ", stdout);
+        print_escaped(d->message_id, strlen(d->message_id), false);
+        putchar('\n');
+    }
+    putchar('\n');
     struct header_iter it;
     const char *n, *v;
     size_t nl, vl;

@@ -5,7 +5,8 @@
 #include "cli.h"
 #include "version.h"
 
-static const struct cli_command *const commands[] = {&cmd_serve, &cmd_deliveries};
+static const struct cli_command *const commands[] = {&cmd_serve, &cmd_deliveries, &cmd_sign,
+                                                     &cmd_verify};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)

@@ -16,6 +16,8 @@
 
 #include "wh_error.h"
 
+struct sig_config;
+
 #define CONFIG_NAME_MAX 64
 
 struct endpoint_config {
@@ -27,6 +29,8 @@ struct endpoint_config {
     char *message_id;  /* owned; where the idempotency key is: a header name, or a JSON pointer
                           into the body when it starts with '/'; NULL: the scheme's own */
     json_t *json;      /* borrowed from the config: the endpoint's object as written */
+    struct sig_config *signature; /* owned; compiled "signature" object, NULL when absent */
+    bool reject_invalid; /* answer 401 to deliveries whose signature is not valid */
 };
 
 struct config {

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "signature.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,8 +15,11 @@ static const double duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
                                           5,      10,      30,     60};
 #define N_BOUNDS (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
 
+#define N_VERDICTS 6
+
 struct slot {
     atomic_uint_fast64_t by_status[N_STATUS];
+    atomic_uint_fast64_t by_verdict[N_VERDICTS];
     atomic_uint_fast64_t bytes;
 };
 
@@ -70,6 +75,12 @@ void metrics_observe_delivery(metrics *m, size_t slot, int status, uint64_t byte
     atomic_fetch_add_explicit(&m->duration_sum_us, (uint64_t)duration_us, memory_order_relaxed);
 }
 
+void metrics_observe_signature(metrics *m, size_t slot, int status)
+{
+    if (slot < m->n_slots && status >= 0 && status < N_VERDICTS)
+        atomic_fetch_add_explicit(&m->slots[slot].by_verdict[status], 1, memory_order_relaxed);
+}
+
 void metrics_observe_store_error(metrics *m)
 {
     atomic_fetch_add_explicit(&m->store_errors, 1, memory_order_relaxed);
@@ -93,6 +104,18 @@ int metrics_render(metrics *m, const struct writer_stats *ws, struct buf *out)
             if (v)
                 r |= buf_printf(out, "webhooky_deliveries_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
                                 slot_name(m, i), s + STATUS_MIN, (unsigned long long)v);
+        }
+    r |= buf_append_str(out, "# HELP webhooky_signature_verdicts_total Signature verdicts, by "
+                             "endpoint and status.\n"
+                             "# TYPE webhooky_signature_verdicts_total counter\n");
+    for (size_t i = 0; i < m->n_slots; i++)
+        for (int v = 0; v < N_VERDICTS; v++) {
+            uint64_t n = atomic_load_explicit(&m->slots[i].by_verdict[v], memory_order_relaxed);
+            if (n)
+                r |= buf_printf(out,
+                                "webhooky_signature_verdicts_total{endpoint=\"%s\",status=\"%s\"} "
+                                "%llu\n", slot_name(m, i), sig_status_name((enum sig_status)v),
+                                (unsigned long long)n);
         }
     r |= buf_append_str(out, "# HELP webhooky_received_bytes_total Body bytes received, by "
                              "endpoint.\n# TYPE webhooky_received_bytes_total counter\n");

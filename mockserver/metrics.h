@@ -21,6 +21,9 @@ void metrics_destroy(metrics *m);
 /* One answered delivery. slot: 0 catch-all, i + 1 for cfg->endpoints[i]. */
 void metrics_observe_delivery(metrics *m, size_t slot, int status, uint64_t bytes,
                               int64_t duration_us);
+/* The signature verdict of a delivery to an endpoint with a scheme (enum sig_status). */
+void metrics_observe_signature(metrics *m, size_t slot, int status);
+
 /* A delivery that could not be stored (answered 5xx). */
 void metrics_observe_store_error(metrics *m);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX 255
+#define KEY_MAX 80
 
 struct entry {
     uint64_t hash;

@@ -16,8 +16,8 @@ typedef struct seen_set seen_set;
 int seen_set_create(size_t capacity, seen_set **ret, struct wh_error *err);
 void seen_set_destroy(seen_set *s);
 
-/* Record key[0..len) and say whether it was already there. Keys longer than 255 bytes are
- * compared on their first 255 bytes. Returns false (and records nothing) on out of memory. */
+/* Record key[0..len) and say whether it was already there. Keys longer than 80 bytes are
+ * compared on their first 80 bytes. Returns false (and records nothing) on out of memory. */
 bool seen_set_check_add(seen_set *s, const void *key, size_t len);
 
 #endif

@@ -19,6 +19,8 @@
 
 #include "encode.h"
 #include "jsonptr.h"
+#include "seen.h"
+#include "signature.h"
 
 #define ADMIN_PREFIX "/_webhooky"
 /* Bytes of an oversized body that are kept with the 413 record. */
@@ -26,6 +28,8 @@
 /* An oversized body is read through (and dropped) up to 4 x --max-body, at least this much. */
 #define DRAIN_MIN (64ull * 1024 * 1024)
 #define DEFAULT_CONNECTION_LIMIT 1000
+/* Twenty nonces remembered per endpoint for replay detection. */
+#define NONCES_KEPT 16384
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
 #define CONNECTION_MEMORY (32u * 1024u)
@@ -236,6 +240,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         if (req->job.rc == 0) {
             metrics_observe_delivery(s->metrics, req->slot, req->d->status, req->d->body_size,
                                      duration);
+            if (req->ep && req->ep->signature)
+                metrics_observe_signature(s->metrics, req->slot, (int)req->sig_status);
             if (s->opts.log_format != LOG_NONE)
                 access_log(s, req, duration);
         } else {
@@ -387,6 +393,8 @@ static int find_message_id(const struct endpoint_config *ep, struct delivery *d)
 {
     if (!ep || !ep->message_id)
         return 0;
+    free(d->message_id); /* the endpoint's option wins over the scheme's own key */
+    d->message_id = NULL;
     if (ep->message_id[0] != '/') {
         size_t n = 0;
         const char *v = delivery_header(d, ep->message_id, &n);
@@ -413,6 +421,45 @@ static int find_message_id(const struct endpoint_config *ep, struct delivery *d)
     return r;
 }
 
+/* The endpoint's signature verdict, stored with the delivery; a Twenty nonce seen before on
+ * the endpoint is called a replay in the reason. With reject_invalid, anything but valid is
+ * answered 401. */
+static int verify_signature(server *s, struct request *req)
+{
+    struct delivery *d = req->d;
+    const struct endpoint_config *ep = req->ep;
+    if (!ep || !ep->signature)
+        return 0;
+    struct sig_request sr = {
+        .method = d->method,
+        .path = d->path,
+        .headers = d->headers.data,
+        .headers_len = d->headers.len,
+        .body = d->body.data,
+        .body_len = d->body.len,
+        .body_truncated = d->truncated,
+        .now_ms = d->received_us / 1000,
+    };
+    struct sig_verdict v;
+    if (sig_verify(ep->signature, &sr, &v) < 0)
+        return -ENOMEM;
+    seen_set *nonces = s->nonces[req->slot];
+    if (nonces && v.nonce[0] && seen_set_check_add(nonces, v.nonce, strlen(v.nonce))) {
+        size_t n = strlen(v.reason);
+        snprintf(v.reason + n, sizeof(v.reason) - n,
+                 "%sreplay: nonce %s was seen before on this endpoint", n ? "; " : "", v.nonce);
+    }
+    if (!(d->sig_scheme = strdup(v.scheme)) || !(d->sig_status = strdup(sig_status_name(v.status))) ||
+        !(d->sig_reason = strdup(v.reason)))
+        return -ENOMEM;
+    d->sig_secret_index = v.secret_index;
+    if (v.message_id[0] && !d->message_id && !(d->message_id = strdup(v.message_id)))
+        return -ENOMEM;
+    req->sig_status = v.status;
+    req->rejected = ep->reject_invalid && v.status != SIG_VALID;
+    return 0;
+}
+
 /* Hand the capture to the writer and park the connection until it is committed. */
 static enum MHD_Result park(server *s, struct request *req)
 {
@@ -430,8 +477,10 @@ static enum MHD_Result park(server *s, struct request *req)
         d->status = MHD_HTTP_OK;
         d->body_size = d->body.len;
     }
-    if (find_message_id(req->ep, d) < 0)
+    if (verify_signature(s, req) < 0 || find_message_id(req->ep, d) < 0)
         return MHD_NO;
+    if (req->rejected && d->status == MHD_HTTP_OK)
+        d->status = MHD_HTTP_UNAUTHORIZED;
     req->job.kind = WRITER_INSERT;
     req->job.delivery = d;
     return server_park_job(s, req);
@@ -451,6 +500,10 @@ static enum MHD_Result answer(server *s, struct request *req)
     if (req->bad_request)
         n = snprintf(body, sizeof(body), "{\"ok\":false,\"id\":%lld,\"error\":\"%s\"}\n",
                      (long long)req->job.result, req->bad_request);
+    else if (d->status == MHD_HTTP_UNAUTHORIZED && req->rejected)
+        n = snprintf(body, sizeof(body),
+                     "{\"ok\":false,\"id\":%lld,\"error\":\"signature %s\"}\n",
+                     (long long)req->job.result, sig_status_name(req->sig_status));
     else if (req->too_large)
         n = snprintf(body, sizeof(body),
                      "{\"ok\":false,\"id\":%lld,\"error\":\"body larger than %zu bytes\"}\n",
@@ -704,6 +757,16 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     else
         snprintf(s->db_uri, sizeof(s->db_uri), "%s", opts->db_path);
 
+    if (!(s->nonces = calloc(opts->config->n_endpoints + 1, sizeof(*s->nonces)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < opts->config->n_endpoints; i++) {
+        const struct sig_config *sc = opts->config->endpoints[i].signature;
+        if (sc && strcmp(sig_config_scheme(sc), "twenty") == 0 &&
+            (r = seen_set_create(NONCES_KEPT, &s->nonces[i + 1], err)) < 0)
+            goto fail;
+    }
     if ((r = metrics_create(opts->config, &s->metrics, err)) < 0 ||
         (r = timers_create(&s->timers, err)) < 0 ||
         (r = writer_create(s->db_uri, opts->sync_full ? STORE_SYNC_FULL : 0, admin_on_commit, s,
@@ -785,6 +848,9 @@ void server_stop(server *s)
     writer_destroy(s->writer);
     timers_destroy(s->timers);
     metrics_destroy(s->metrics);
+    for (size_t i = 0; s->nonces && i <= s->opts.config->n_endpoints; i++)
+        seen_set_destroy(s->nonces[i]);
+    free(s->nonces);
     for (size_t i = 0; i < s->pool_n_free; i++)
         store_close(s->pool_free[i]);
     free(s->pool_free);

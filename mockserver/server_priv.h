@@ -49,6 +49,8 @@ struct request {
     size_t slot;          /* metrics slot of the endpoint */
     const char *bad_request; /* static text: the request is refused with 400, unread */
     bool too_large;       /* the body is over --max-body: answered 413 */
+    int sig_status;       /* enum sig_status of the verdict, when the endpoint has a scheme */
+    bool rejected;        /* reject_invalid and the signature is not valid: answered 401 */
     bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
@@ -70,6 +72,7 @@ struct server {
     writer *writer;
     timers *timers;
     metrics *metrics;
+    struct seen_set **nonces; /* per metrics slot: Twenty nonces seen, NULL for other schemes */
 
     /* read-only store handles for API requests */
     pthread_mutex_t pool_lock;
