@@ -44,6 +44,7 @@ extern const struct cli_command cmd_serve;
 extern const struct cli_command cmd_deliveries;
 extern const struct cli_command cmd_sign;
 extern const struct cli_command cmd_verify;
+extern const struct cli_command cmd_schema;
 
 /* What `sign` and `verify` share (cmd_sign.c): the scheme settings gathered from options into
  * the JSON object sig_config_parse reads, and reading a body or header file. */

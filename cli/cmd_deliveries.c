@@ -120,11 +120,12 @@ static int collect(void *arg, const struct delivery *d)
     c->query = d->query ? strdup(d->query) : NULL;
     c->status = d->status;
     c->sig_status = d->sig_status ? strdup(d->sig_status) : NULL;
+    c->schema_status = d->schema_status ? strdup(d->schema_status) : NULL;
     c->body_size = d->body_size;
     c->truncated = d->truncated;
     rows->v[rows->n++] = c;
     if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query) ||
-        (d->sig_status && !c->sig_status))
+        (d->sig_status && !c->sig_status) || (d->schema_status && !c->schema_status))
         return -ENOMEM;
     return 0;
 }
@@ -193,8 +194,8 @@ static int list(const struct opts *o)
     } else if (rows.n == 0) {
         printf("no deliveries\n");
     } else {
-        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s  %s\n", "ID", "RECEIVED (UTC)", "ENDPOINT",
-               "METHOD", "PATH", "STATUS", "SIZE", "SIGNATURE");
+        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s  %-10s %s\n", "ID", "RECEIVED (UTC)",
+               "ENDPOINT", "METHOD", "PATH", "STATUS", "SIZE", "SIGNATURE", "SCHEMA");
         struct buf cell;
         buf_init(&cell, 0);
         for (size_t i = rows.n; i-- > 0;) {
@@ -233,8 +234,8 @@ static int list(const struct opts *o)
                 printf("%6d ", d->status);
             else
                 printf("%6s ", "closed");
-            printf("%8" PRIu64 "%s  %s\n", d->body_size, d->truncated ? "+" : " ",
-                   d->sig_status ? d->sig_status : "-");
+            printf("%8" PRIu64 "%s  %-10s %s\n", d->body_size, d->truncated ? "+" : " ",
+                   d->sig_status ? d->sig_status : "-", d->schema_status ? d->schema_status : "-");
         }
         buf_finish(&cell);
     }
@@ -312,6 +313,36 @@ static int show(const struct opts *o, const char *idtext)
         fputs("message id ", stdout);
         print_escaped(d->message_id, strlen(d->message_id), false);
         putchar('\n');
+    }
+    if (d->event) {
+        fputs("event     ", stdout);
+        print_escaped(d->event, strlen(d->event), false);
+        putchar('\n');
+    }
+    if (d->schema_status) {
+        printf("schema    %s", d->schema_status);
+        if (d->schema_name) {
+            fputs(" (", stdout);
+            print_escaped(d->schema_name, strlen(d->schema_name), false);
+            putchar(')');
+        }
+        putchar('\n');
+        json_t *errs = d->schema_errors ? json_loads(d->schema_errors, 0, NULL) : NULL;
+        size_t i;
+        json_t *e;
+        json_array_foreach(errs, i, e) {
+            const char *ptr = json_string_value(json_object_get(e, "pointer"));
+            const char *msg = json_string_value(json_object_get(e, "message"));
+            const char *kw = json_string_value(json_object_get(e, "keyword"));
+            fputs("  ", stdout);
+            print_escaped(ptr && *ptr ? ptr : "(whole body)", ptr && *ptr ? strlen(ptr) : 12,
+                          false);
+            printf(" [%s]: ", kw ? kw : "?");
+            if (msg)
+                print_escaped(msg, strlen(msg), false);
+            putchar('\n');
+        }
+        json_decref(errs);
     }
     putchar('\n');
     struct header_iter it;

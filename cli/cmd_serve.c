@@ -35,6 +35,8 @@ const struct cli_command cmd_serve = {
         "                           (default 1000)\n"
         "      --timeout SECONDS    close a connection idle or stalled this long (default 30)\n"
         "      --fsync              fsync every commit (survives power loss, not only crashes)\n"
+        "\n"
+        "SIGINT or SIGTERM stops it cleanly; SIGHUP reloads the endpoints' payload schemas.\n"
         "  -h, --help               show this help\n",
     .run = run,
 };
@@ -130,6 +132,7 @@ static int run(int argc, char **argv)
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -152,7 +155,18 @@ static int run(int argc, char **argv)
     fflush(stdout);
 
     int sig = 0;
-    sigwait(&stop, &sig);
+    for (;;) {
+        sigwait(&stop, &sig);
+        if (sig != SIGHUP)
+            break;
+        /* SIGHUP: load the payload schemas again; a failure keeps the old ones */
+        size_t loaded = 0;
+        struct wh_error rerr = {0};
+        if (server_reload_schemas(srv, &loaded, &rerr) < 0)
+            fprintf(stderr, "webhooky serve: SIGHUP: schema reload failed: %s\n", rerr.msg);
+        else if (!quiet)
+            fprintf(stderr, "webhooky serve: SIGHUP: reloaded %zu schema files\n", loaded);
+    }
     if (!quiet)
         fprintf(stderr, "webhooky serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     server_stop(srv);

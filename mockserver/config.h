@@ -17,6 +17,7 @@
 #include "wh_error.h"
 
 struct sig_config;
+struct schema_set;
 
 #define CONFIG_NAME_MAX 64
 
@@ -31,6 +32,8 @@ struct endpoint_config {
     json_t *json;      /* borrowed from the config: the endpoint's object as written */
     struct sig_config *signature; /* owned; compiled "signature" object, NULL when absent */
     bool reject_invalid; /* answer 401 to deliveries whose signature is not valid */
+    struct schema_set *schemas; /* one reference; the "schemas" object loaded, or NULL.
+                                   Relative paths are from the config file's folder. */
 };
 
 struct config {

@@ -30,6 +30,10 @@ void delivery_destroy(struct delivery *d)
     free(d->sig_status);
     free(d->sig_reason);
     free(d->message_id);
+    free(d->event);
+    free(d->schema_status);
+    free(d->schema_name);
+    free(d->schema_errors);
     buf_finish(&d->headers);
     buf_finish(&d->body);
     free(d);
@@ -185,7 +189,19 @@ json_t *delivery_to_json(const struct delivery *d)
                set(sig, "secret_index", json_null()) < 0) {
         goto fail;
     }
-    if (set(o, "message_id", opt_string(d->message_id)) < 0)
+    if (set(o, "message_id", opt_string(d->message_id)) < 0 ||
+        set(o, "event", opt_string(d->event)) < 0)
+        goto fail;
+    json_t *sch = json_object();
+    if (set(o, "schema", sch) < 0)
+        goto fail;
+    json_t *errors = d->schema_errors ? json_loads(d->schema_errors, 0, NULL) : NULL;
+    if (!json_is_array(errors)) {
+        json_decref(errors);
+        errors = json_array();
+    }
+    if (set(sch, "status", json_string(d->schema_status ? d->schema_status : "not_configured")) < 0 ||
+        set(sch, "schema", opt_string(d->schema_name)) < 0 || set(sch, "errors", errors) < 0)
         goto fail;
     buf_finish(&tmp);
     return o;

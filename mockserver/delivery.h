@@ -6,7 +6,8 @@
  * shape, which later features extend but never change:
  *   id, received_at, endpoint, method, path, query, headers [[name, value]...],
  *   body | body_base64, body_size, truncated, remote_addr, response {status},
- *   signature {scheme, status, reason, secret_index}, message_id. */
+ *   signature {scheme, status, reason, secret_index}, message_id, event,
+ *   schema {status, schema, errors}. */
 #ifndef WEBHOOKY_DELIVERY_H
 #define WEBHOOKY_DELIVERY_H
 
@@ -37,6 +38,11 @@ struct delivery {
     char *sig_reason;     /* a sentence a person can act on */
     int sig_secret_index; /* which configured secret matched; -1 when none */
     char *message_id;     /* owned; the idempotency key, NULL when there is none */
+    char *event;          /* owned; the event name, NULL when none was found */
+    /* payload schema verdict (all owned; schema_status NULL: no schemas configured) */
+    char *schema_status;  /* "valid", "invalid", "no_schema", "not_json", "error" */
+    char *schema_name;    /* the schema file used, "person.created.json" */
+    char *schema_errors;  /* JSON text: [{"pointer", "keyword", "message"}, ...] */
 };
 
 /* A new, empty delivery (all strings NULL, limits unset), or NULL on out of memory. */

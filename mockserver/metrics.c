@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define STATUS_MIN 100
 #define STATUS_MAX 599
@@ -16,10 +17,14 @@ static const double duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 #define N_BOUNDS (sizeof(duration_bounds) / sizeof(duration_bounds[0]))
 
 #define N_VERDICTS 6
+static const char *const schema_statuses[] = {"valid", "invalid", "no_schema", "not_json"};
+#define N_SCHEMA 4
 
 struct slot {
     atomic_uint_fast64_t by_status[N_STATUS];
     atomic_uint_fast64_t by_verdict[N_VERDICTS];
+    atomic_uint_fast64_t by_schema[N_SCHEMA];
+    atomic_uint_fast64_t schema_failures;
     atomic_uint_fast64_t bytes;
 };
 
@@ -81,6 +86,17 @@ void metrics_observe_signature(metrics *m, size_t slot, int status)
         atomic_fetch_add_explicit(&m->slots[slot].by_verdict[status], 1, memory_order_relaxed);
 }
 
+void metrics_observe_schema(metrics *m, size_t slot, const char *status, bool failed)
+{
+    if (slot >= m->n_slots)
+        return;
+    for (size_t i = 0; i < N_SCHEMA; i++)
+        if (strcmp(status, schema_statuses[i]) == 0)
+            atomic_fetch_add_explicit(&m->slots[slot].by_schema[i], 1, memory_order_relaxed);
+    if (failed)
+        atomic_fetch_add_explicit(&m->slots[slot].schema_failures, 1, memory_order_relaxed);
+}
+
 void metrics_observe_store_error(metrics *m)
 {
     atomic_fetch_add_explicit(&m->store_errors, 1, memory_order_relaxed);
@@ -117,6 +133,27 @@ int metrics_render(metrics *m, const struct writer_stats *ws, struct buf *out)
                                 "%llu\n", slot_name(m, i), sig_status_name((enum sig_status)v),
                                 (unsigned long long)n);
         }
+    r |= buf_append_str(out, "# HELP webhooky_schema_verdicts_total Payload schema verdicts, by "
+                             "endpoint and status.\n"
+                             "# TYPE webhooky_schema_verdicts_total counter\n");
+    for (size_t i = 0; i < m->n_slots; i++)
+        for (size_t v = 0; v < N_SCHEMA; v++) {
+            uint64_t n = atomic_load_explicit(&m->slots[i].by_schema[v], memory_order_relaxed);
+            if (n)
+                r |= buf_printf(out,
+                                "webhooky_schema_verdicts_total{endpoint=\"%s\",status=\"%s\"} "
+                                "%llu\n", slot_name(m, i), schema_statuses[v],
+                                (unsigned long long)n);
+        }
+    r |= buf_append_str(out, "# HELP webhooky_schema_failures_total Deliveries whose payload "
+                             "failed its schema (no schema counts only with require).\n"
+                             "# TYPE webhooky_schema_failures_total counter\n");
+    for (size_t i = 0; i < m->n_slots; i++) {
+        uint64_t n = atomic_load_explicit(&m->slots[i].schema_failures, memory_order_relaxed);
+        if (n)
+            r |= buf_printf(out, "webhooky_schema_failures_total{endpoint=\"%s\"} %llu\n",
+                            slot_name(m, i), (unsigned long long)n);
+    }
     r |= buf_append_str(out, "# HELP webhooky_received_bytes_total Body bytes received, by "
                              "endpoint.\n# TYPE webhooky_received_bytes_total counter\n");
     for (size_t i = 0; i < m->n_slots; i++)

@@ -5,6 +5,7 @@
 #ifndef WEBHOOKY_METRICS_H
 #define WEBHOOKY_METRICS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "buf.h"
@@ -23,6 +24,10 @@ void metrics_observe_delivery(metrics *m, size_t slot, int status, uint64_t byte
                               int64_t duration_us);
 /* The signature verdict of a delivery to an endpoint with a scheme (enum sig_status). */
 void metrics_observe_signature(metrics *m, size_t slot, int status);
+
+/* The schema verdict of a delivery to an endpoint with schemas ("valid", "invalid",
+ * "no_schema", "not_json"); failed: it counts as a failure (no_schema only with require). */
+void metrics_observe_schema(metrics *m, size_t slot, const char *status, bool failed);
 
 /* A delivery that could not be stored (answered 5xx). */
 void metrics_observe_store_error(metrics *m);

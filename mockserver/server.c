@@ -19,6 +19,7 @@
 
 #include "encode.h"
 #include "jsonptr.h"
+#include "schemaset.h"
 #include "seen.h"
 #include "signature.h"
 
@@ -242,6 +243,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                                      duration);
             if (req->ep && req->ep->signature)
                 metrics_observe_signature(s->metrics, req->slot, (int)req->sig_status);
+            if (req->d->schema_status)
+                metrics_observe_schema(s->metrics, req->slot, req->d->schema_status,
+                                       req->schema_failed);
             if (s->opts.log_format != LOG_NONE)
                 access_log(s, req, duration);
         } else {
@@ -460,6 +464,63 @@ static int verify_signature(server *s, struct request *req)
     return 0;
 }
 
+schema_set *server_schemas_acquire(server *s, size_t slot)
+{
+    pthread_mutex_lock(&s->schemas_lock);
+    schema_set *ss = schema_set_ref(s->schemas[slot]);
+    pthread_mutex_unlock(&s->schemas_lock);
+    return ss;
+}
+
+/* The delivery's event name and its schema verdict, for endpoints with "schemas". */
+static int check_schema(server *s, struct request *req)
+{
+    struct delivery *d = req->d;
+    if (!req->ep || !req->ep->schemas)
+        return 0;
+    schema_set *ss = server_schemas_acquire(s, req->slot);
+    json_t *doc = NULL;
+    if (!d->truncated && d->body.len)
+        doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    d->event = schema_set_event(ss, d, doc);
+    const char *name = NULL;
+    const jsonschema *js = schema_set_find(ss, d->event, &name);
+    const char *status;
+    int r = 0;
+    if (!doc) {
+        status = "not_json";
+    } else if (!js) {
+        status = "no_schema";
+    } else {
+        struct jsonschema_errors errs;
+        jsonschema_errors_init(&errs, 0);
+        int v = jsonschema_validate(js, doc, &errs);
+        json_t *list = NULL;
+        if (v < 0) {
+            /* undecidable (a pattern hit its match limit): reported as an invalid payload */
+            list = json_pack("[{s:s, s:s, s:s}]", "pointer", "", "keyword", "error", "message",
+                             errs.err.msg);
+            status = "invalid";
+        } else {
+            list = jsonschema_errors_to_json(&errs);
+            status = v == 0 ? "valid" : "invalid";
+        }
+        char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
+        json_decref(list);
+        jsonschema_errors_finish(&errs);
+        if (!text)
+            r = -ENOMEM;
+        d->schema_errors = text;
+    }
+    if (r == 0 && (!(d->schema_status = strdup(status)) || (name && !(d->schema_name = strdup(name)))))
+        r = -ENOMEM;
+    req->schema_failed = strcmp(status, "valid") != 0 &&
+                         (strcmp(status, "no_schema") != 0 || schema_set_required(ss));
+    json_decref(doc);
+    schema_set_unref(ss);
+    return r;
+}
+
 /* Hand the capture to the writer and park the connection until it is committed. */
 static enum MHD_Result park(server *s, struct request *req)
 {
@@ -477,7 +538,8 @@ static enum MHD_Result park(server *s, struct request *req)
         d->status = MHD_HTTP_OK;
         d->body_size = d->body.len;
     }
-    if (verify_signature(s, req) < 0 || find_message_id(req->ep, d) < 0)
+    if (verify_signature(s, req) < 0 || find_message_id(req->ep, d) < 0 ||
+        check_schema(s, req) < 0)
         return MHD_NO;
     if (req->rejected && d->status == MHD_HTTP_OK)
         d->status = MHD_HTTP_UNAUTHORIZED;
@@ -767,6 +829,13 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
             (r = seen_set_create(NONCES_KEPT, &s->nonces[i + 1], err)) < 0)
             goto fail;
     }
+    pthread_mutex_init(&s->schemas_lock, NULL);
+    if (!(s->schemas = calloc(opts->config->n_endpoints + 1, sizeof(*s->schemas)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < opts->config->n_endpoints; i++)
+        s->schemas[i + 1] = schema_set_ref(opts->config->endpoints[i].schemas);
     if ((r = metrics_create(opts->config, &s->metrics, err)) < 0 ||
         (r = timers_create(&s->timers, err)) < 0 ||
         (r = writer_create(s->db_uri, opts->sync_full ? STORE_SYNC_FULL : 0, admin_on_commit, s,
@@ -804,6 +873,37 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
 fail:
     server_stop(s);
     return r;
+}
+
+int server_reload_schemas(server *s, size_t *ret_loaded, struct wh_error *err)
+{
+    size_t loaded = 0;
+    int first = 0;
+    for (size_t i = 1; i <= s->opts.config->n_endpoints; i++) {
+        schema_set *old = server_schemas_acquire(s, i);
+        if (!old)
+            continue;
+        schema_set *fresh = NULL;
+        struct wh_error e = {0};
+        int r = schema_set_reload(old, &fresh, &e);
+        if (r < 0) {
+            /* keep the old set; report the first failure */
+            if (first == 0)
+                first = wh_error_set(err, r, "endpoint %s: %s (its old schemas stay in use)",
+                                     s->opts.config->endpoints[i - 1].name, e.msg);
+        } else {
+            pthread_mutex_lock(&s->schemas_lock);
+            schema_set *prev = s->schemas[i];
+            s->schemas[i] = fresh;
+            pthread_mutex_unlock(&s->schemas_lock);
+            schema_set_unref(prev);
+            loaded += schema_set_count(fresh);
+        }
+        schema_set_unref(old);
+    }
+    if (ret_loaded)
+        *ret_loaded = loaded;
+    return first;
 }
 
 const char *server_address(const server *s)
@@ -851,6 +951,10 @@ void server_stop(server *s)
     for (size_t i = 0; s->nonces && i <= s->opts.config->n_endpoints; i++)
         seen_set_destroy(s->nonces[i]);
     free(s->nonces);
+    for (size_t i = 0; s->schemas && i <= s->opts.config->n_endpoints; i++)
+        schema_set_unref(s->schemas[i]);
+    free(s->schemas);
+    pthread_mutex_destroy(&s->schemas_lock);
     for (size_t i = 0; i < s->pool_n_free; i++)
         store_close(s->pool_free[i]);
     free(s->pool_free);

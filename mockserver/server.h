@@ -42,6 +42,11 @@ void server_options_init(struct server_options *opts);
  * (port taken), -EACCES (database), -EINVAL (bad --listen). */
 int server_start(const struct server_options *opts, server **ret, struct wh_error *err);
 
+/* Load every endpoint's schema files again (SIGHUP). An endpoint whose files fail keeps its
+ * old schemas; the first failure is returned (-errno) with err naming the endpoint and file.
+ * *ret_loaded (may be NULL) gets the number of schema files now in use from reloaded sets. */
+int server_reload_schemas(server *s, size_t *ret_loaded, struct wh_error *err);
+
 /* The address actually bound, e.g. "127.0.0.1:41233" (borrowed). */
 const char *server_address(const server *s);
 

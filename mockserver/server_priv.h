@@ -51,6 +51,7 @@ struct request {
     bool too_large;       /* the body is over --max-body: answered 413 */
     int sig_status;       /* enum sig_status of the verdict, when the endpoint has a scheme */
     bool rejected;        /* reject_invalid and the signature is not valid: answered 401 */
+    bool schema_failed;   /* the schema verdict counts as a failure */
     bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
@@ -73,6 +74,8 @@ struct server {
     timers *timers;
     metrics *metrics;
     struct seen_set **nonces; /* per metrics slot: Twenty nonces seen, NULL for other schemes */
+    pthread_mutex_t schemas_lock; /* guards the pointers in schemas (not the sets) */
+    struct schema_set **schemas;  /* per metrics slot: the current set (a reference), or NULL */
 
     /* read-only store handles for API requests */
     pthread_mutex_t pool_lock;
@@ -111,6 +114,9 @@ enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status
  * with req->state RS_READY and req->job.rc / result filled in (-ESHUTDOWN when the writer no
  * longer takes jobs). */
 enum MHD_Result server_park_job(server *s, struct request *req);
+
+/* A new reference to the slot's current schema set (NULL when it has none). */
+struct schema_set *server_schemas_acquire(server *s, size_t slot);
 
 /* admin.c: handle one call of the access handler for a /_webhooky/ request. */
 enum MHD_Result admin_handle(server *s, struct request *req, const char *method,

@@ -12,7 +12,7 @@
 
 #include "buf.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 struct store {
     sqlite3 *db;
@@ -43,6 +43,10 @@ static const char schema_sql[] =
     " sig_reason TEXT,"
     " sig_secret_index INTEGER,"
     " message_id TEXT,"
+    " event TEXT,"
+    " schema_status TEXT,"
+    " schema_name TEXT,"
+    " schema_errors TEXT,"
     " body BLOB NOT NULL"
     ");"
     /* the highest id ever assigned, kept when deletes remove the newest rows */
@@ -56,12 +60,17 @@ static const char *const upgrades[] = {
     "ALTER TABLE deliveries ADD COLUMN sig_reason TEXT;"
     "ALTER TABLE deliveries ADD COLUMN sig_secret_index INTEGER;"
     "ALTER TABLE deliveries ADD COLUMN message_id TEXT;",
+    /* 2 -> 3: event names and schema verdicts */
+    "ALTER TABLE deliveries ADD COLUMN event TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN schema_status TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN schema_name TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN schema_errors TEXT;",
 };
 
 #define COLUMNS                                                                                 \
     "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
     "remote_addr, status, body, sig_scheme, sig_status, sig_reason, sig_secret_index, "        \
-    "message_id"
+    "message_id, event, schema_status, schema_name, schema_errors"
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -245,8 +254,9 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
                                 "INSERT INTO deliveries (received_us, endpoint, method, path, "
                                 "query, headers, body_size, truncated, remote_addr, status, body, "
                                 "id, sig_scheme, sig_status, sig_reason, sig_secret_index, "
-                                "message_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                                "?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                                "message_id, event, schema_status, schema_name, schema_errors) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                                "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
@@ -343,6 +353,10 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     else
         sqlite3_bind_null(st, 16);
     bind_text(st, 17, d->message_id);
+    bind_text(st, 18, d->event);
+    bind_text(st, 19, d->schema_status);
+    bind_text(st, 20, d->schema_name);
+    bind_text(st, 21, d->schema_errors);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -425,6 +439,14 @@ static int read_row(sqlite3_stmt *st, struct delivery *d)
     d->sig_secret_index = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1
                                                                      : sqlite3_column_int(st, 15);
     d->message_id = dup_column(st, 16);
+    free(d->event);
+    free(d->schema_status);
+    free(d->schema_name);
+    free(d->schema_errors);
+    d->event = dup_column(st, 17);
+    d->schema_status = dup_column(st, 18);
+    d->schema_name = dup_column(st, 19);
+    d->schema_errors = dup_column(st, 20);
     d->id = sqlite3_column_int64(st, 0);
     d->received_us = sqlite3_column_int64(st, 1);
     d->endpoint = dup_column(st, 2);

@@ -237,7 +237,7 @@ START_TEST(test_json_shape)
     static const char *const keys[] = {"id",        "received_at", "endpoint",    "method",
                                        "path",      "query",       "headers",     "body",
                                        "body_size", "truncated",   "remote_addr", "response",
-                                       "signature", "message_id"};
+                                       "signature", "message_id", "event", "schema"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         ck_assert_msg(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
     ck_assert_uint_eq(json_object_size(j), sizeof(keys) / sizeof(keys[0]));
@@ -248,6 +248,11 @@ START_TEST(test_json_shape)
     ck_assert(json_is_null(json_object_get(sig, "scheme")));
     ck_assert(json_is_null(json_object_get(sig, "secret_index")));
     ck_assert(json_is_null(json_object_get(j, "message_id")));
+    ck_assert(json_is_null(json_object_get(j, "event")));
+    json_t *sch = json_object_get(j, "schema");
+    ck_assert_str_eq(json_string_value(json_object_get(sch, "status")), "not_configured");
+    ck_assert(json_is_null(json_object_get(sch, "schema")));
+    ck_assert_uint_eq(json_array_size(json_object_get(sch, "errors")), 0);
 
     ck_assert(json_is_integer(json_object_get(j, "id")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "id")), 42);
@@ -422,7 +427,19 @@ START_TEST(test_json_signature)
     d->sig_reason = strdup("timestamp is 412 s older than the 300 s tolerance");
     d->sig_secret_index = 1;
     d->message_id = strdup("evt_1");
+    d->event = strdup("person.created");
+    d->schema_status = strdup("invalid");
+    d->schema_name = strdup("person.created.json");
+    d->schema_errors = strdup("[{\"pointer\":\"/record/id\",\"keyword\":\"format\","
+                              "\"message\":\"not a uuid\"}]");
     json_t *j = delivery_to_json(d);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "event")), "person.created");
+    json_t *sch = json_object_get(j, "schema");
+    ck_assert_str_eq(json_string_value(json_object_get(sch, "status")), "invalid");
+    ck_assert_str_eq(json_string_value(json_object_get(sch, "schema")), "person.created.json");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(sch, "errors"),
+                                                                      0), "pointer")),
+                     "/record/id");
     json_t *sig = json_object_get(j, "signature");
     ck_assert_str_eq(json_string_value(json_object_get(sig, "scheme")), "stripe");
     ck_assert_str_eq(json_string_value(json_object_get(sig, "status")), "expired");
