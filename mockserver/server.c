@@ -486,11 +486,13 @@ static int check_schema(server *s, struct request *req)
     const char *name = NULL;
     const jsonschema *js = schema_set_find(ss, d->event, &name);
     const char *status;
+    bool failed = true;
     int r = 0;
     if (!doc) {
         status = "not_json";
     } else if (!js) {
         status = "no_schema";
+        failed = schema_set_required(ss);
     } else {
         struct jsonschema_errors errs;
         jsonschema_errors_init(&errs, 0);
@@ -504,6 +506,7 @@ static int check_schema(server *s, struct request *req)
         } else {
             list = jsonschema_errors_to_json(&errs);
             status = v == 0 ? "valid" : "invalid";
+            failed = v != 0;
         }
         char *text = list ? json_dumps(list, JSON_COMPACT) : NULL;
         json_decref(list);
@@ -512,10 +515,10 @@ static int check_schema(server *s, struct request *req)
             r = -ENOMEM;
         d->schema_errors = text;
     }
-    if (r == 0 && (!(d->schema_status = strdup(status)) || (name && !(d->schema_name = strdup(name)))))
+    if (r == 0 &&
+        (!(d->schema_status = strdup(status)) || (name && !(d->schema_name = strdup(name)))))
         r = -ENOMEM;
-    req->schema_failed = strcmp(status, "valid") != 0 &&
-                         (strcmp(status, "no_schema") != 0 || schema_set_required(ss));
+    req->schema_failed = failed;
     json_decref(doc);
     schema_set_unref(ss);
     return r;
