@@ -111,3 +111,19 @@ char *buf_steal(struct buf *b, size_t *ret_len)
     b->len = b->cap = 0;
     return p;
 }
+
+int buf_read_file(struct buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -errno;
+    char chunk[16384];
+    size_t n;
+    int r = 0;
+    while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        r = buf_append(b, chunk, n);
+    if (r == 0 && ferror(f))
+        r = -EIO;
+    fclose(f);
+    return r;
+}

@@ -34,6 +34,10 @@ int buf_append_byte(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
+/* Append the whole file at path: 0, -errno from opening or reading it, -E2BIG past the
+ * buffer's limit, -ENOMEM. */
+int buf_read_file(struct buf *b, const char *path);
+
 /* Hand the contents to the caller (free() it) and reset the buffer to empty. Returns NULL
  * when nothing was ever appended; *ret_len receives the length when non-NULL. */
 char *buf_steal(struct buf *b, size_t *ret_len);

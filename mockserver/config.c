@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "encode.h"
 #include "jsonpos.h"
 #include "jsonptr.h"
 #include "schemaset.h"
@@ -59,19 +60,6 @@ static int problem(const struct ctx *cx, const char *ptr, const char *fmt, ...)
     return r;
 }
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
 
 /* Reject keys of obj not in the NULL-terminated list `known`. */
 static int check_keys(const struct ctx *cx, const char *ptr, json_t *obj, const char *const *known)
@@ -139,7 +127,7 @@ static int endpoint_string(const struct ctx *cx, const char *eptr, json_t *ep, c
         return 0;
     }
     if (!json_is_string(v))
-        return problem(cx, ptr, "must be a string, not %s", type_name(v));
+        return problem(cx, ptr, "must be a string, not %s", encode_json_type(v));
     *ret = strdup(json_string_value(v));
     return *ret ? 0 : wh_error_set(cx->err, -ENOMEM, "out of memory");
 }
@@ -151,7 +139,7 @@ static int load_endpoint(const struct ctx *cx, struct config *c, size_t i, json_
     char eptr[64];
     snprintf(eptr, sizeof(eptr), "/endpoints/%zu", i);
     if (!json_is_object(ep))
-        return problem(cx, eptr, "an endpoint must be an object, not %s", type_name(ep));
+        return problem(cx, eptr, "an endpoint must be an object, not %s", encode_json_type(ep));
     int r = check_keys(cx, eptr, ep, known);
     if (r < 0)
         return r;
@@ -221,7 +209,7 @@ static int load_endpoint(const struct ctx *cx, struct config *c, size_t i, json_
     if (reject) {
         snprintf(ptr, sizeof(ptr), "%s/reject_invalid", eptr);
         if (!json_is_boolean(reject))
-            return problem(cx, ptr, "must be true or false, not %s", type_name(reject));
+            return problem(cx, ptr, "must be true or false, not %s", encode_json_type(reject));
         e->reject_invalid = json_is_true(reject);
         if (e->reject_invalid && !e->signature)
             return problem(cx, ptr, "reject_invalid needs a \"signature\" on the endpoint");
@@ -245,7 +233,7 @@ static int load_root(const struct ctx *cx, struct config *c)
 {
     static const char *const known[] = {"endpoints", NULL};
     if (!json_is_object(c->root))
-        return problem(cx, "", "the config must be a JSON object, not %s", type_name(c->root));
+        return problem(cx, "", "the config must be a JSON object, not %s", encode_json_type(c->root));
     int r = check_keys(cx, "", c->root, known);
     if (r < 0)
         return r;
@@ -254,7 +242,7 @@ static int load_root(const struct ctx *cx, struct config *c)
         return 0;
     if (!json_is_array(eps))
         return problem(cx, "/endpoints", "must be an array of endpoint objects, not %s",
-                       type_name(eps));
+                       encode_json_type(eps));
     size_t n = json_array_size(eps);
     if (n) {
         c->endpoints = calloc(n, sizeof(*c->endpoints));
@@ -306,24 +294,14 @@ int config_load_text(const char *text, size_t len, const char *source, struct co
 
 int config_load_file(const char *file, struct config **ret, struct wh_error *err)
 {
-    FILE *f = fopen(file, "rb");
-    if (!f)
-        return wh_error_set(err, -errno, "cannot read config %s: %s", file, strerror(errno));
     struct buf b;
     buf_init(&b, CONFIG_MAX_BYTES);
-    char chunk[8192];
-    size_t n;
-    int r = 0;
-    while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        r = buf_append(&b, chunk, n);
-    if (r == 0 && ferror(f))
-        r = wh_error_set(err, -EIO, "cannot read config %s: read error", file);
-    else if (r == -E2BIG)
+    int r = buf_read_file(&b, file);
+    if (r == -E2BIG)
         r = wh_error_set(err, r, "config %s is larger than %u MiB", file, CONFIG_MAX_BYTES >> 20);
     else if (r < 0)
-        r = wh_error_set(err, r, "out of memory");
-    fclose(f);
-    if (r == 0)
+        r = wh_error_set(err, r, "cannot read config %s: %s", file, strerror(-r));
+    else
         r = config_load_text(b.data ? b.data : "", b.len, file, ret, err);
     buf_finish(&b);
     return r;

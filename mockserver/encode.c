@@ -196,3 +196,17 @@ int encode_terminal_json(struct buf *out, const char *json, size_t len)
         r = buf_append(out, p + run, len - run);
     return r;
 }
+
+const char *encode_json_type(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}

@@ -33,6 +33,10 @@ int encode_rfc3339_us(struct buf *out, int64_t us);
  * doubled. With keep_newlines, '\n' and '\t' are written as they are (for bodies). */
 int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_newlines);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or "null": the
+ * type of a JSON value in words, for messages (static string). */
+const char *encode_json_type(const json_t *v);
+
 /* Append JSON text (as jansson writes it: valid UTF-8, C0 controls already escaped) made safe
  * for a terminal while staying the same JSON: DEL and the C1 controls U+0080..U+009F, which
  * jansson leaves raw, become \u007f and \u0080..\u009f; any other control byte except

@@ -10,6 +10,7 @@
 
 #include "sig_scheme.h"
 #include "sig_util.h"
+#include "encode.h"
 
 #define H_256 "X-Hub-Signature-256"
 #define H_1 "X-Hub-Signature"
@@ -31,7 +32,7 @@ static int parse_options(struct sig_config *c, json_t *obj, char *ptr, size_t pt
     json_t *v = json_object_get(obj, "allow_sha1");
     if (v && !json_is_boolean(v))
         return sig_config_problem(ptr, ptr_size, "/allow_sha1", err,
-                                  "must be true or false, not %s", sig_json_type(v));
+                                  "must be true or false, not %s", encode_json_type(v));
     o->allow_sha1 = json_is_true(v);
     return 0;
 }

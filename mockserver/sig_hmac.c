@@ -13,6 +13,7 @@
 
 #include "sig_scheme.h"
 #include "sig_util.h"
+#include "encode.h"
 
 #define TEMPLATE_MAX 1024
 #define MAX_SEGS 32
@@ -57,7 +58,7 @@ static int opt_string(json_t *obj, const char *key, size_t max, char *dst, bool 
         return 0;
     if (!json_is_string(v))
         return sig_config_problem(ptr, ptr_size, p, err, "must be a string, not %s",
-                                  sig_json_type(v));
+                                  encode_json_type(v));
     if (json_string_length(v) > max)
         return sig_config_problem(ptr, ptr_size, p, err, "is longer than %zu bytes", max);
     if (strlen(json_string_value(v)) != json_string_length(v))

@@ -591,19 +591,6 @@ bool sig_valid_header_name(const char *s)
     return true;
 }
 
-const char *sig_json_type(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
 
 int sig_config_problem(char *p, size_t size, const char *pointer, struct wh_error *err,
                        const char *fmt, ...)

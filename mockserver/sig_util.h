@@ -138,8 +138,6 @@ void sig_excerpt(char *out, size_t size, const void *s, size_t n);
 
 /* ---- config ---- */
 
-/* "a string", "an integer", ... for config messages. */
-const char *sig_json_type(const json_t *v);
 /* Write pointer (RFC 6901, relative to the signature object) into p (size bytes; p may be
  * NULL) and the message into err; returns -EINVAL. */
 int sig_config_problem(char *p, size_t size, const char *pointer, struct wh_error *err,

@@ -8,6 +8,7 @@
 #include "jsonpos.h"
 #include "sig_scheme.h"
 #include "sig_util.h"
+#include "encode.h"
 
 static const struct sig_scheme *const schemes[] = {
     &sig_scheme_twenty, &sig_scheme_stdwebhooks, &sig_scheme_github, &sig_scheme_stripe,
@@ -115,7 +116,7 @@ static int load_secrets(sig_config *c, json_t *obj, char *ptr, size_t ptr_size,
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return sig_config_problem(ptr, ptr_size, "/secrets", err,
                                   "must be a non-empty array of secret strings, not %s",
-                                  json_is_array(arr) ? "an empty array" : sig_json_type(arr));
+                                  json_is_array(arr) ? "an empty array" : encode_json_type(arr));
     if (json_array_size(arr) > SIG_MAX_SECRETS)
         return sig_config_problem(ptr, ptr_size, "/secrets", err,
                                   "has %zu secrets; at most %d are allowed",
@@ -127,7 +128,7 @@ static int load_secrets(sig_config *c, json_t *obj, char *ptr, size_t ptr_size,
         snprintf(p, sizeof(p), "/secrets/%zu", i);
         if (!json_is_string(v))
             return sig_config_problem(ptr, ptr_size, p, err, "must be a string, not %s",
-                                      sig_json_type(v));
+                                      encode_json_type(v));
         const char *text = json_string_value(v);
         size_t len = json_string_length(v);
         if (len == 0)
@@ -174,7 +175,7 @@ int sig_config_parse(json_t *obj, sig_config **ret, char *err_pointer, size_t pt
         return sig_config_problem(err_pointer, ptr_size, "", err,
                                   "the signature settings must be an object like {\"scheme\": "
                                   "\"github\", \"secrets\": [\"...\"]}, not %s",
-                                  sig_json_type(obj));
+                                  encode_json_type(obj));
     json_t *scheme = json_object_get(obj, "scheme");
     if (!scheme)
         return sig_config_problem(err_pointer, ptr_size, "", err,
@@ -182,7 +183,7 @@ int sig_config_parse(json_t *obj, sig_config **ret, char *err_pointer, size_t pt
     if (!json_is_string(scheme))
         return sig_config_problem(err_pointer, ptr_size, "/scheme", err,
                                   "must be a string (one of: %s), not %s", sig_scheme_names(),
-                                  sig_json_type(scheme));
+                                  encode_json_type(scheme));
     const struct sig_scheme *s = NULL;
     for (size_t i = 0; i < N_SCHEMES && !s; i++)
         if (strcmp(schemes[i]->name, json_string_value(scheme)) == 0)
@@ -210,7 +211,7 @@ int sig_config_parse(json_t *obj, sig_config **ret, char *err_pointer, size_t pt
                                "must be a whole number of seconds from 0 to %d (0 switches the "
                                "timestamp check off), not %s",
                                TOLERANCE_MAX,
-                               json_is_integer(tol) ? "a number out of range" : sig_json_type(tol));
+                               json_is_integer(tol) ? "a number out of range" : encode_json_type(tol));
         goto fail;
     }
     if (tol)
