@@ -162,10 +162,14 @@ static int cmd_validate(const struct opts *o, const char *schema_path, char **in
     jsonschema_errors_finish(&e);
     jsonschema_destroy(s);
     switch (worst) {
-    case RESULT_VALID: return EXIT_OK;
-    case RESULT_INVALID: return EXIT_PROBLEM;
-    case RESULT_UNREADABLE: return EXIT_USAGE;
-    default: return EXIT_RUNTIME;
+    case RESULT_VALID:
+        return EXIT_OK;
+    case RESULT_INVALID:
+        return EXIT_PROBLEM;
+    case RESULT_UNREADABLE:
+        return EXIT_USAGE;
+    default:
+        return EXIT_RUNTIME;
     }
 }
 
@@ -261,7 +265,9 @@ static int run(int argc, char **argv)
             fputs(cmd_schema.usage, stdout);
             status = EXIT_OK;
             break;
-        default: status = EXIT_USAGE; break;
+        default:
+            status = EXIT_USAGE;
+            break;
         }
     }
     if (status < 0) {
@@ -276,7 +282,8 @@ static int run(int argc, char **argv)
             if (left == 0)
                 status = cli_usage_error(&cmd_schema, "validate needs a SCHEMA and INSTANCE files");
             else if (left == 1)
-                status = cli_usage_error(&cmd_schema, "validate needs an INSTANCE after the SCHEMA");
+                status =
+                    cli_usage_error(&cmd_schema, "validate needs an INSTANCE after the SCHEMA");
             else if (stdin_uses > 1)
                 status = cli_usage_error(&cmd_schema, "'-' (stdin) can be given only once");
             else if (strcmp(argv[optind], "-") == 0)
@@ -291,8 +298,8 @@ static int run(int argc, char **argv)
             else
                 status = cmd_check(&o, argv[optind]);
         } else {
-            status = cli_usage_error(&cmd_schema, "unknown subcommand '%s' (validate or check)",
-                                     sub);
+            status =
+                cli_usage_error(&cmd_schema, "unknown subcommand '%s' (validate or check)", sub);
         }
     }
     for (size_t i = 0; i < o.n_map; i++)

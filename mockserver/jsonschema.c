@@ -140,18 +140,22 @@ struct cctx {
     jsonschema *s;
     const struct jsonschema_options *opts;
     struct wh_error *err;
-    json_t *ids;         /* absolute URI (with a fragment only for "#name" ids) -> schema */
-    struct ptrmap memo;  /* schema JSON -> its node */
-    struct ptrmap bases; /* schema JSON -> struct base, for every schema object scanned */
-    const char *root_uri; /* the root document's URI: its locations show only the fragment */
-    char *fail_where;     /* the location of the first error (for line:column in files) */
+    json_t *ids;             /* absolute URI (with a fragment only for "#name" ids) -> schema */
+    struct ptrmap memo;      /* schema JSON -> its node */
+    struct ptrmap bases;     /* schema JSON -> struct base, for every schema object scanned */
+    const char *root_uri;    /* the root document's URI: its locations show only the fragment */
+    char *fail_where;        /* the location of the first error (for line:column in files) */
+    struct wh_error sub_err; /* what a helper said, before it goes into err with a location
+                                (here, not on the stack: compiling recurses) */
     int depth;
     size_t n_docs;
     struct node **nodes; /* every node, for the loop check */
     size_t n_nodes, cap_nodes;
 };
 
-#define COMPILE_MAX_DEPTH 4096
+/* Schemas nested (or chained through $ref) deeper than this are refused: compiling recurses,
+ * and about 1 KiB of stack per level must stay well inside any thread's stack. */
+#define COMPILE_MAX_DEPTH 1000
 
 static int fail(struct cctx *c, const char *where, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -178,14 +182,21 @@ static int oom(struct cctx *c)
 static const char *json_type_name(json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
@@ -213,7 +224,8 @@ static int scan_map(struct cctx *c, json_t *obj, const char *base, int depth)
         return 0;
     const char *k;
     json_t *v;
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         int r = scan(c, v, base, depth + 1);
         if (r < 0)
             return r;
@@ -262,9 +274,15 @@ static int scan(struct cctx *c, json_t *js, const char *outer, int depth)
     }
     if (ptrmap_put(&c->bases, js, b) < 0)
         return oom(c);
-    static const char *const one[] = {"additionalItems", "items", "contains",
-                                      "additionalProperties", "propertyNames", "not", "if",
-                                      "then", "else"};
+    static const char *const one[] = {"additionalItems",
+                                      "items",
+                                      "contains",
+                                      "additionalProperties",
+                                      "propertyNames",
+                                      "not",
+                                      "if",
+                                      "then",
+                                      "else"};
     static const char *const lists[] = {"items", "allOf", "anyOf", "oneOf"};
     static const char *const maps[] = {"properties", "patternProperties", "definitions",
                                        "dependencies"};
@@ -296,8 +314,7 @@ int jsonschema_read_file(const char *path, json_t **ret, struct wh_error *err)
     fclose(f);
     if (r == -E2BIG) {
         buf_finish(&b);
-        return wh_error_set(err, -EFBIG, "%s: bigger than %u MiB", path,
-                            JSONSCHEMA_MAX_FILE >> 20);
+        return wh_error_set(err, -EFBIG, "%s: bigger than %u MiB", path, JSONSCHEMA_MAX_FILE >> 20);
     }
     if (r < 0 || bad) {
         buf_finish(&b);
@@ -362,7 +379,8 @@ static int load_document(struct cctx *c, const char *uri, const char *ref, const
         const char *rest = uri + best_len;
         char *name = NULL;
         size_t name_len = 0;
-        if (strchr(rest, '?') || jsonschema_uri_unescape(rest, strlen(rest), &name, &name_len) < 0 ||
+        if (strchr(rest, '?') ||
+            jsonschema_uri_unescape(rest, strlen(rest), &name, &name_len) < 0 ||
             !safe_rest(name, name_len) || name_len == 0) {
             free(name);
             return fail(c, where, -EINVAL,
@@ -377,12 +395,12 @@ static int load_document(struct cctx *c, const char *uri, const char *ref, const
             buf_finish(&path);
             return oom(c);
         }
-        struct wh_error e = {0};
-        r = jsonschema_read_file(path.data, &doc, &e);
+        struct wh_error *e = &c->sub_err;
+        r = jsonschema_read_file(path.data, &doc, e);
         buf_finish(&path);
         if (r < 0)
-            return fail(c, where, r == -ENOMEM ? -ENOMEM : r,
-                        "cannot resolve $ref \"%s\" (%s): %s", ref, uri, e.msg);
+            return fail(c, where, r == -ENOMEM ? -ENOMEM : r, "cannot resolve $ref \"%s\" (%s): %s",
+                        ref, uri, e->msg);
     }
     if (++c->n_docs > JSONSCHEMA_MAX_DOCUMENTS) {
         json_decref(doc);
@@ -485,8 +503,10 @@ static int resolve_ref(struct cctx *c, const char *base, const char *ref, const 
     abs[f] = '\0';
     const char *frag = has_frag ? abs + f + 1 : "";
     if (jsonschema_uri_unescape(frag, strlen(frag), &ptr, &ptr_len) < 0) {
-        r = fail(c, where, -EINVAL, "$ref \"%s\": a '%%' in the fragment is not followed by "
-                                    "two hex digits", ref);
+        r = fail(c, where, -EINVAL,
+                 "$ref \"%s\": a '%%' in the fragment is not followed by "
+                 "two hex digits",
+                 ref);
         goto out;
     }
     json_t *target = NULL;
@@ -502,8 +522,8 @@ static int resolve_ref(struct cctx *c, const char *base, const char *ref, const 
         }
         if (r < 0) {
             r = fail(c, where, -EINVAL,
-                     "cannot resolve $ref \"%s\": %s has nothing at the JSON pointer \"%s\"",
-                     ref, *abs ? abs : "the schema", ptr);
+                     "cannot resolve $ref \"%s\": %s has nothing at the JSON pointer \"%s\"", ref,
+                     *abs ? abs : "the schema", ptr);
             goto out;
         }
     } else {
@@ -517,8 +537,9 @@ static int resolve_ref(struct cctx *c, const char *base, const char *ref, const 
         target = json_object_get(c->ids, named.data);
         buf_finish(&named);
         if (!target) {
-            r = fail(c, where, -EINVAL, "cannot resolve $ref \"%s\": no schema has the $id "
-                                        "\"#%s\"",
+            r = fail(c, where, -EINVAL,
+                     "cannot resolve $ref \"%s\": no schema has the $id "
+                     "\"#%s\"",
                      ref, frag);
             goto out;
         }
@@ -569,8 +590,8 @@ static int sub_list(struct cctx *c, json_t *arr, const char *key, const char *in
                     const char *where, struct node ***ret, size_t *ret_n)
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0)
-        return fail(c, where, -EINVAL, "\"%s\" must be a non-empty array of schemas, not %s",
-                    key, json_is_array(arr) ? "an empty array" : json_type_name(arr));
+        return fail(c, where, -EINVAL, "\"%s\" must be a non-empty array of schemas, not %s", key,
+                    json_is_array(arr) ? "an empty array" : json_type_name(arr));
     size_t n = json_array_size(arr);
     struct node **v = salloc(c->s, n * sizeof(*v));
     if (!v)
@@ -590,10 +611,8 @@ static int sub_list(struct cctx *c, json_t *arr, const char *key, const char *in
 static int number(struct cctx *c, json_t *v, const char *key, const char *where, struct jsv *ret)
 {
     if (!json_is_number(v))
-        return fail(c, where, -EINVAL, "\"%s\" must be a number, not %s", key,
-                    json_type_name(v));
-    struct wh_error e;
-    if (jsv_from_json(&c->s->arena, v, ret, &e) < 0)
+        return fail(c, where, -EINVAL, "\"%s\" must be a number, not %s", key, json_type_name(v));
+    if (jsv_from_json(&c->s->arena, v, ret, &c->sub_err) < 0)
         return oom(c);
     return 0;
 }
@@ -661,11 +680,10 @@ static int add_regex(struct cctx *c, const char *pattern, size_t len, const char
         s->regexes = v;
         s->cap_regexes = cap;
     }
-    struct wh_error e = {0};
     uint32_t limit = c->opts ? c->opts->regex_match_limit : 0;
-    int r = jsonschema_regex_compile(pattern, len, limit, ret, &e);
+    int r = jsonschema_regex_compile(pattern, len, limit, ret, &c->sub_err);
     if (r < 0)
-        return r == -ENOMEM ? oom(c) : fail(c, where, r, "%s", e.msg);
+        return r == -ENOMEM ? oom(c) : fail(c, where, r, "%s", c->sub_err.msg);
     s->regexes[s->n_regexes++] = *ret;
     return 0;
 }
@@ -675,8 +693,8 @@ static int compile_type(struct cctx *c, json_t *v, const char *where, uint8_t *r
     static const struct {
         const char *name;
         uint8_t bit;
-    } names[] = {{"null", TYPE_NULL},       {"boolean", TYPE_BOOLEAN}, {"integer", TYPE_INTEGER},
-                 {"number", TYPE_NUMBER},   {"string", TYPE_STRING},   {"array", TYPE_ARRAY},
+    } names[] = {{"null", TYPE_NULL},     {"boolean", TYPE_BOOLEAN}, {"integer", TYPE_INTEGER},
+                 {"number", TYPE_NUMBER}, {"string", TYPE_STRING},   {"array", TYPE_ARRAY},
                  {"object", TYPE_OBJECT}};
     uint8_t mask = 0;
     size_t n = json_is_array(v) ? json_array_size(v) : 1;
@@ -735,8 +753,8 @@ static int compile_props(struct cctx *c, json_t *js, const char *inner, const ch
 #endif
             e->key.len = (uint32_t)kl;
             e->key.hash = jsv_hash_key(e->key.s, kl);
-            int r = sub(c, json_object_iter_value(it), inner, where, "properties", e->key.s,
-                        &e->node);
+            int r =
+                sub(c, json_object_iter_value(it), inner, where, "properties", e->key.s, &e->node);
             if (r < 0)
                 return r;
             p->n++;
@@ -760,7 +778,8 @@ static int compile_props(struct cctx *c, json_t *js, const char *inner, const ch
         p->pv = salloc(c->s, json_object_size(pp) * sizeof(*p->pv));
         if (!p->pv)
             return oom(c);
-        json_object_foreach(pp, k, v) {
+        json_object_foreach(pp, k, v)
+        {
             struct pattern_prop *e = &p->pv[p->pn];
             struct buf w;
             if (child_where(&w, where, "patternProperties", k) < 0) {
@@ -799,7 +818,8 @@ static int compile_deps(struct cctx *c, json_t *v, const char *inner, const char
     size_t i = 0;
     const char *k;
     json_t *val;
-    json_object_foreach(v, k, val) {
+    json_object_foreach(v, k, val)
+    {
         struct dep *e = &d[i++];
         e->key.s = k;
         e->key.len = (uint32_t)strlen(k);
@@ -826,14 +846,16 @@ static int compile_deps(struct cctx *c, json_t *v, const char *inner, const char
 
 #define MAX_CHECKS 32
 
+static int compile_checks(struct cctx *c, json_t *js, const char *inner, const char *where,
+                          struct check *ck, size_t *ret_n);
+
 static int compile_object(struct cctx *c, struct node *node, json_t *js, const char *outer,
                           const char *where)
 {
     json_t *v = json_object_get(js, "$ref");
     if (v) { /* draft-07: a "$ref" makes every other keyword of its object be ignored */
         if (!json_is_string(v))
-            return fail(c, where, -EINVAL, "\"$ref\" must be a string, not %s",
-                        json_type_name(v));
+            return fail(c, where, -EINVAL, "\"$ref\" must be a string, not %s", json_type_name(v));
         json_t *target = NULL;
         const char *touter = NULL;
         struct buf loc;
@@ -847,26 +869,46 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
     const char *inner = outer;
     if ((v = json_object_get(js, "$id"))) {
         if (!json_is_string(v))
-            return fail(c, where, -EINVAL, "\"$id\" must be a string, not %s",
-                        json_type_name(v));
+            return fail(c, where, -EINVAL, "\"$id\" must be a string, not %s", json_type_name(v));
         const struct base *b = ptrmap_get(&c->bases, js);
         if (b) {
             inner = b->inner;
         } else if (json_string_value(v)[0] != '#') {
             char *abs;
-            if (jsonschema_uri_resolve(outer, json_string_value(v), &abs) < 0 ||
-                !keep(c->s, abs))
+            if (jsonschema_uri_resolve(outer, json_string_value(v), &abs) < 0 || !keep(c->s, abs))
                 return oom(c);
             abs[jsonschema_uri_fragment_at(abs)] = '\0';
             inner = abs;
         }
     }
 
-    struct check ck[MAX_CHECKS];
+    /* on the heap: this function recurses, and its stack frame should stay small */
+    struct check *ck = malloc(MAX_CHECKS * sizeof(*ck));
+    if (!ck)
+        return oom(c);
+    size_t n = 0;
+    int r = compile_checks(c, js, inner, where, ck, &n);
+    if (r == 0 && n) {
+        node->checks = salloc(c->s, n * sizeof(*node->checks));
+        if (!node->checks)
+            r = oom(c);
+        else
+            memcpy(node->checks, ck, n * sizeof(*ck));
+        node->n_checks = n;
+    }
+    free(ck);
+    return r;
+}
+
+/* The checks of a schema object without "$ref", into ck[0..*ret_n). */
+static int compile_checks(struct cctx *c, json_t *js, const char *inner, const char *where,
+                          struct check *ck, size_t *ret_n)
+{
+    json_t *v;
     size_t n = 0;
     int r = 0;
-#define ADD(opcode, cls) (memset(&ck[n], 0, sizeof(ck[n])), ck[n].op = (opcode), \
-                          ck[n].applies = (cls), &ck[n++])
+#define ADD(opcode, cls)                                                                           \
+    (memset(&ck[n], 0, sizeof(ck[n])), ck[n].op = (opcode), ck[n].applies = (cls), &ck[n++])
 
     if ((v = json_object_get(js, "type"))) {
         struct check *k = ADD(OP_TYPE, CLASS_ANY);
@@ -875,22 +917,19 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
     }
     if ((v = json_object_get(js, "const"))) {
         struct check *k = ADD(OP_CONST, CLASS_ANY);
-        struct wh_error e;
-        if ((r = jsv_from_json(&c->s->arena, v, &k->u.value, &e)) < 0)
-            return fail(c, where, r, "\"const\": %s", e.msg);
+        if ((r = jsv_from_json(&c->s->arena, v, &k->u.value, &c->sub_err)) < 0)
+            return fail(c, where, r, "\"const\": %s", c->sub_err.msg);
     }
     if ((v = json_object_get(js, "enum"))) {
         if (!json_is_array(v))
-            return fail(c, where, -EINVAL, "\"enum\" must be an array, not %s",
-                        json_type_name(v));
+            return fail(c, where, -EINVAL, "\"enum\" must be an array, not %s", json_type_name(v));
         struct check *k = ADD(OP_ENUM, CLASS_ANY);
         struct jsv *vals = jsv_arena_alloc(&c->s->arena, (json_array_size(v) + 1) * sizeof(*vals));
         if (!vals)
             return oom(c);
-        struct wh_error e;
         for (size_t i = 0; i < json_array_size(v); i++)
-            if ((r = jsv_from_json(&c->s->arena, json_array_get(v, i), &vals[i], &e)) < 0)
-                return fail(c, where, r, "\"enum\": %s", e.msg);
+            if ((r = jsv_from_json(&c->s->arena, json_array_get(v, i), &vals[i], &c->sub_err)) < 0)
+                return fail(c, where, r, "\"enum\": %s", c->sub_err.msg);
         k->u.en.v = vals;
         k->u.en.n = json_array_size(v);
     }
@@ -912,8 +951,9 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
         if (!(v = json_object_get(js, bounds[i].key)))
             continue;
         if (json_is_boolean(v))
-            return fail(c, where, -EINVAL, "\"%s\" must be a number in draft-07 (a boolean is "
-                                           "draft-04 style)",
+            return fail(c, where, -EINVAL,
+                        "\"%s\" must be a number in draft-07 (a boolean is "
+                        "draft-04 style)",
                         bounds[i].key);
         struct check *k = ADD(bounds[i].op, CLASS_NUM);
         if ((r = number(c, v, bounds[i].key, where, &k->u.value)) < 0)
@@ -980,8 +1020,8 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
                     return r;
             }
             k->u.items.n = cnt;
-            if ((r = sub(c, json_object_get(js, "additionalItems"), inner, where,
-                         "additionalItems", NULL, &k->u.items.additional)) < 0)
+            if ((r = sub(c, json_object_get(js, "additionalItems"), inner, where, "additionalItems",
+                         NULL, &k->u.items.additional)) < 0)
                 return r;
         } else if ((r = sub(c, v, inner, where, "items", NULL, &k->u.items.one)) < 0) {
             return r;
@@ -1035,8 +1075,8 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
     if ((v = json_object_get(js, "if"))) {
         struct check *k = ADD(OP_IF, CLASS_ANY);
         if ((r = sub(c, v, inner, where, "if", NULL, &k->u.iff.cond)) < 0 ||
-            (r = sub(c, json_object_get(js, "then"), inner, where, "then", NULL,
-                     &k->u.iff.then)) < 0 ||
+            (r = sub(c, json_object_get(js, "then"), inner, where, "then", NULL, &k->u.iff.then)) <
+                0 ||
             (r = sub(c, json_object_get(js, "else"), inner, where, "else", NULL,
                      &k->u.iff.otherwise)) < 0)
             return r;
@@ -1044,13 +1084,7 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
             n--; /* "if" alone asserts nothing */
     }
 #undef ADD
-    if (n) {
-        node->checks = salloc(c->s, n * sizeof(*node->checks));
-        if (!node->checks)
-            return oom(c);
-        memcpy(node->checks, ck, n * sizeof(*ck));
-        node->n_checks = n;
-    }
+    *ret_n = n;
     return 0;
 }
 
@@ -1063,8 +1097,9 @@ static int compile(struct cctx *c, json_t *js, const char *outer, const char *wh
         return 0;
     }
     if (c->depth >= COMPILE_MAX_DEPTH)
-        return fail(c, where, -EINVAL, "schemas nested (or referenced in a chain) more than %d "
-                                       "deep",
+        return fail(c, where, -EINVAL,
+                    "schemas nested (or referenced in a chain) more than %d "
+                    "deep",
                     COMPILE_MAX_DEPTH);
     n = salloc(c->s, sizeof(*n));
     if (!n || !(n->where = sstrdup(c->s, where)) || ptrmap_put(&c->memo, js, n) < 0)
@@ -1113,11 +1148,20 @@ static size_t count_same(const struct node *n)
         switch (ck->op) {
         case OP_ALL_OF:
         case OP_ANY_OF:
-        case OP_ONE_OF: k += ck->u.list.n; break;
-        case OP_NOT: k++; break;
-        case OP_IF: k += 3; break;
-        case OP_DEPENDENCIES: k += ck->u.deps.n; break;
-        default: break;
+        case OP_ONE_OF:
+            k += ck->u.list.n;
+            break;
+        case OP_NOT:
+            k++;
+            break;
+        case OP_IF:
+            k += 3;
+            break;
+        case OP_DEPENDENCIES:
+            k += ck->u.deps.n;
+            break;
+        default:
+            break;
         }
     }
     return k;
@@ -1142,7 +1186,9 @@ static int build_same(struct cctx *c, struct node *n)
             for (size_t j = 0; j < ck->u.list.n; j++)
                 add_same(v, &k, ck->u.list.v[j]);
             break;
-        case OP_NOT: add_same(v, &k, ck->u.sub); break;
+        case OP_NOT:
+            add_same(v, &k, ck->u.sub);
+            break;
         case OP_IF:
             add_same(v, &k, ck->u.iff.cond);
             add_same(v, &k, ck->u.iff.then);
@@ -1152,7 +1198,8 @@ static int build_same(struct cctx *c, struct node *n)
             for (size_t j = 0; j < ck->u.deps.n; j++)
                 add_same(v, &k, ck->u.deps.v[j].node);
             break;
-        default: break;
+        default:
+            break;
         }
     }
     n->same = v;
@@ -1225,8 +1272,8 @@ static int check_dialect(struct cctx *c, json_t *root)
         return 0;
     if (!json_is_string(v))
         return fail(c, "#", -EINVAL, "\"$schema\" must be a string, not %s", json_type_name(v));
-    static const char *const others[] = {"draft-03", "draft-04", "draft/2019-09",
-                                         "draft/2020-12", "draft/next"};
+    static const char *const others[] = {"draft-03", "draft-04", "draft/2019-09", "draft/2020-12",
+                                         "draft/next"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
         if (strstr(json_string_value(v), others[i]))
             return fail(c, "#", -EINVAL,
@@ -1316,8 +1363,8 @@ static int file_uri(struct buf *out, const char *abs)
     return r;
 }
 
-int jsonschema_load_file(const char *path, const struct jsonschema_options *opts,
-                         jsonschema **ret, struct wh_error *err)
+int jsonschema_load_file(const char *path, const struct jsonschema_options *opts, jsonschema **ret,
+                         struct wh_error *err)
 {
     json_t *doc;
     int r = jsonschema_read_file(path, &doc, err);

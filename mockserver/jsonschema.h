@@ -37,7 +37,9 @@ typedef struct jsonschema jsonschema;
 #define JSONSCHEMA_MAX_FILE (64u << 20)
 
 /* One entry of the ref map: a reference to an absolute URI that starts with prefix is read
- * from the file dir/REST, where REST is the remainder of the URI (without its fragment). */
+ * from the file dir/REST, where REST is the remainder of the URI (without its fragment,
+ * percent-decoded; a ".." segment or a query is refused). Options and map are borrowed: they
+ * are read only while compiling. */
 struct jsonschema_ref_map {
     const char *prefix; /* e.g. "http://localhost:1234/" */
     const char *dir;    /* e.g. "/usr/share/json-schema-test-suite/remotes" */
@@ -56,7 +58,8 @@ struct jsonschema_error {
     char *pointer;       /* owned: RFC 6901 pointer into the instance ("" is the whole) */
     const char *keyword; /* static: the keyword that failed ("format", "required"; "false
                             schema" where the schema is false) */
-    char *message;       /* owned: one sentence; may quote the instance (escape to show it) */
+    char *message;       /* owned: one sentence; instance text in it is quoted and
+                            JSON-escaped (controls, DEL and C1 controls as \uXXXX) */
 };
 
 /* A caller-owned list of errors: jsonschema_errors_init, then any number of validations (each
@@ -89,8 +92,8 @@ int jsonschema_compile(json_t *schema, const struct jsonschema_options *opts, js
  * absolute file:// URI and that URI's folder is mapped to the file's folder, so relative refs
  * ("common.json#/definitions/id") load sibling files. Every error starts with the path; a
  * JSON syntax error is "PATH:LINE:COLUMN: why". */
-int jsonschema_load_file(const char *path, const struct jsonschema_options *opts,
-                         jsonschema **ret, struct wh_error *err);
+int jsonschema_load_file(const char *path, const struct jsonschema_options *opts, jsonschema **ret,
+                         struct wh_error *err);
 
 /* The built-in draft-07 meta-schema, compiled (for checking schemas). */
 int jsonschema_compile_metaschema(jsonschema **ret, struct wh_error *err);

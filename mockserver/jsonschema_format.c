@@ -388,8 +388,8 @@ static bool uri_reference(const char *s, size_t n, bool need_scheme)
     bool scheme = false;
     if (n && is_alpha(s[0])) {
         size_t j = 1;
-        while (j < n && (is_alpha(s[j]) || is_digit(s[j]) || s[j] == '+' || s[j] == '-' ||
-                         s[j] == '.'))
+        while (j < n &&
+               (is_alpha(s[j]) || is_digit(s[j]) || s[j] == '+' || s[j] == '-' || s[j] == '.'))
             j++;
         if (j < n && s[j] == ':') {
             scheme = true;
@@ -438,19 +438,32 @@ static bool uri_reference(const char *s, size_t n, bool need_scheme)
 bool jsonschema_format_check(enum jsonschema_format f, const char *s, size_t len)
 {
     switch (f) {
-    case JSONSCHEMA_FORMAT_UNKNOWN: return true;
-    case JSONSCHEMA_FORMAT_DATE_TIME: return date_time(s, len);
-    case JSONSCHEMA_FORMAT_DATE: return date(s, len);
-    case JSONSCHEMA_FORMAT_TIME: return full_time(s, len);
-    case JSONSCHEMA_FORMAT_EMAIL: return email(s, len);
-    case JSONSCHEMA_FORMAT_HOSTNAME: return hostname(s, len);
-    case JSONSCHEMA_FORMAT_IPV4: return ipv4(s, len);
-    case JSONSCHEMA_FORMAT_IPV6: return ipv6(s, len);
-    case JSONSCHEMA_FORMAT_URI: return uri_reference(s, len, true);
-    case JSONSCHEMA_FORMAT_URI_REFERENCE: return uri_reference(s, len, false);
-    case JSONSCHEMA_FORMAT_UUID: return uuid(s, len);
-    case JSONSCHEMA_FORMAT_REGEX: return jsonschema_regex_valid(s, len);
-    case JSONSCHEMA_FORMAT_JSON_POINTER: return json_pointer(s, len);
+    case JSONSCHEMA_FORMAT_UNKNOWN:
+        return true;
+    case JSONSCHEMA_FORMAT_DATE_TIME:
+        return date_time(s, len);
+    case JSONSCHEMA_FORMAT_DATE:
+        return date(s, len);
+    case JSONSCHEMA_FORMAT_TIME:
+        return full_time(s, len);
+    case JSONSCHEMA_FORMAT_EMAIL:
+        return email(s, len);
+    case JSONSCHEMA_FORMAT_HOSTNAME:
+        return hostname(s, len);
+    case JSONSCHEMA_FORMAT_IPV4:
+        return ipv4(s, len);
+    case JSONSCHEMA_FORMAT_IPV6:
+        return ipv6(s, len);
+    case JSONSCHEMA_FORMAT_URI:
+        return uri_reference(s, len, true);
+    case JSONSCHEMA_FORMAT_URI_REFERENCE:
+        return uri_reference(s, len, false);
+    case JSONSCHEMA_FORMAT_UUID:
+        return uuid(s, len);
+    case JSONSCHEMA_FORMAT_REGEX:
+        return jsonschema_regex_valid(s, len);
+    case JSONSCHEMA_FORMAT_JSON_POINTER:
+        return json_pointer(s, len);
     }
     return true;
 }

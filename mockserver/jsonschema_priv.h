@@ -112,23 +112,23 @@ struct check {
     uint8_t op;      /* enum op */
     uint8_t applies; /* CLASS_* bits of the instances it looks at */
     union {
-        uint8_t types;   /* OP_TYPE */
+        uint8_t types;    /* OP_TYPE */
         struct jsv value; /* OP_CONST, the bounds, OP_MULTIPLE_OF */
         struct {
             const struct jsv *v;
             size_t n;
-        } en;           /* OP_ENUM */
-        uint64_t count; /* the length and size limits */
-        struct jsonschema_regex *re;  /* OP_PATTERN */
+        } en;                          /* OP_ENUM */
+        uint64_t count;                /* the length and size limits */
+        struct jsonschema_regex *re;   /* OP_PATTERN */
         enum jsonschema_format format; /* OP_FORMAT */
-        struct node *sub;             /* OP_CONTAINS, OP_PROPERTY_NAMES, OP_NOT */
+        struct node *sub;              /* OP_CONTAINS, OP_PROPERTY_NAMES, OP_NOT */
         struct {
             struct node **v;
             size_t n;
         } list; /* OP_ALL_OF, OP_ANY_OF, OP_ONE_OF */
         struct {
-            struct node *one;  /* "items" as one schema, or NULL */
-            struct node **v;   /* "items" as a list */
+            struct node *one; /* "items" as one schema, or NULL */
+            struct node **v;  /* "items" as a list */
             size_t n;
             struct node *additional; /* "additionalItems" (with the list form only) */
         } items;
@@ -148,9 +148,9 @@ struct check {
 };
 
 struct node {
-    uint8_t kind;      /* enum node_kind */
-    uint8_t mark;      /* the loop check's colour */
-    struct node *ref;  /* "$ref": the target; the node has nothing else */
+    uint8_t kind;     /* enum node_kind */
+    uint8_t mark;     /* the loop check's colour */
+    struct node *ref; /* "$ref": the target; the node has nothing else */
     struct check *checks;
     size_t n_checks;
     struct node **same; /* nodes applied to the same instance location (loop check) */
@@ -160,9 +160,9 @@ struct node {
 
 struct jsonschema {
     struct node *root;
-    json_t *docs;          /* URI -> document: every document compiled (owned references) */
+    json_t *docs;           /* URI -> document: every document compiled (owned references) */
     struct jsv_arena arena; /* const, enum and bound values */
-    void **allocs;         /* every other block of the compiled schema (owned) */
+    void **allocs;          /* every other block of the compiled schema (owned) */
     size_t n_allocs, cap_allocs;
     struct jsonschema_regex **regexes; /* owned */
     size_t n_regexes, cap_regexes;

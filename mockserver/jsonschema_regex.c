@@ -7,14 +7,14 @@
 #include <string.h>
 
 struct jsonschema_regex {
-    pcre2_code *code;            /* what is matched: the pattern, or its anchored wrapper */
-    pcre2_match_context *mctx;   /* the limits; read-only once made */
-    char *source;                /* the pattern as written */
+    pcre2_code *code;          /* what is matched: the pattern, or its anchored wrapper */
+    pcre2_match_context *mctx; /* the limits; read-only once made */
+    char *source;              /* the pattern as written */
 };
 
-static const uint32_t compile_options = PCRE2_UTF | PCRE2_DOLLAR_ENDONLY |
-                                        PCRE2_ALLOW_EMPTY_CLASS | PCRE2_ALT_BSUX |
-                                        PCRE2_MATCH_UNSET_BACKREF | PCRE2_NEVER_BACKSLASH_C;
+static const uint32_t compile_options = PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ALLOW_EMPTY_CLASS |
+                                        PCRE2_ALT_BSUX | PCRE2_MATCH_UNSET_BACKREF |
+                                        PCRE2_NEVER_BACKSLASH_C;
 
 static pcre2_code *compile(const char *pattern, size_t len, uint32_t extra, int *ret_code,
                            PCRE2_SIZE *ret_offset)
@@ -143,13 +143,17 @@ int jsonschema_regex_match(const struct jsonschema_regex *re, const char *s, siz
     if (rc >= 0) /* 0: matched, the ovector was too small for the groups */
         return 1;
     switch (rc) {
-    case PCRE2_ERROR_NOMATCH: return 0;
+    case PCRE2_ERROR_NOMATCH:
+        return 0;
     case PCRE2_ERROR_MATCHLIMIT:
     case PCRE2_ERROR_DEPTHLIMIT:
     case PCRE2_ERROR_HEAPLIMIT:
-    case PCRE2_ERROR_JIT_STACKLIMIT: return -E2BIG;
-    case PCRE2_ERROR_NOMEMORY: return -ENOMEM;
-    default: return -EINVAL;
+    case PCRE2_ERROR_JIT_STACKLIMIT:
+        return -E2BIG;
+    case PCRE2_ERROR_NOMEMORY:
+        return -ENOMEM;
+    default:
+        return -EINVAL;
     }
 }
 

@@ -100,8 +100,9 @@ static char *pointer_of(const struct seg *path)
         }
         for (uint32_t k = 0; k < segs[i]->len && r == 0; k++) {
             char ch = segs[i]->key[k];
-            r = ch == '~' ? buf_append_str(&b, "~0")
-                          : ch == '/' ? buf_append_str(&b, "~1") : buf_append_byte(&b, ch);
+            r = ch == '~'   ? buf_append_str(&b, "~0")
+                : ch == '/' ? buf_append_str(&b, "~1")
+                            : buf_append_byte(&b, ch);
         }
     }
     if (segs != small)
@@ -146,14 +147,21 @@ static void quote(struct buf *out, const char *s, size_t len, size_t max)
 static const char *type_name(const struct jsv *v)
 {
     switch (v->type) {
-    case JSV_NULL: return "null";
+    case JSV_NULL:
+        return "null";
     case JSV_TRUE:
-    case JSV_FALSE: return "a boolean";
-    case JSV_INT: return "an integer";
-    case JSV_REAL: return "a number";
-    case JSV_STRING: return "a string";
-    case JSV_ARRAY: return "an array";
-    default: return "an object";
+    case JSV_FALSE:
+        return "a boolean";
+    case JSV_INT:
+        return "an integer";
+    case JSV_REAL:
+        return "a number";
+    case JSV_STRING:
+        return "a string";
+    case JSV_ARRAY:
+        return "an array";
+    default:
+        return "an object";
     }
 }
 
@@ -162,17 +170,28 @@ static void describe(struct buf *out, const struct jsv *v)
 {
     char num[64];
     switch (v->type) {
-    case JSV_NULL: buf_append_str(out, "null"); break;
-    case JSV_TRUE: buf_append_str(out, "true"); break;
-    case JSV_FALSE: buf_append_str(out, "false"); break;
+    case JSV_NULL:
+        buf_append_str(out, "null");
+        break;
+    case JSV_TRUE:
+        buf_append_str(out, "true");
+        break;
+    case JSV_FALSE:
+        buf_append_str(out, "false");
+        break;
     case JSV_INT:
     case JSV_REAL:
         jsv_format_number(v, num, sizeof(num));
         buf_append_str(out, num);
         break;
-    case JSV_STRING: quote(out, v->u.s, v->n, 60); break;
-    case JSV_ARRAY: buf_printf(out, "an array of %u item%s", v->n, v->n == 1 ? "" : "s"); break;
-    default: buf_printf(out, "an object with %u propert%s", v->n, v->n == 1 ? "y" : "ies");
+    case JSV_STRING:
+        quote(out, v->u.s, v->n, 60);
+        break;
+    case JSV_ARRAY:
+        buf_printf(out, "an array of %u item%s", v->n, v->n == 1 ? "" : "s");
+        break;
+    default:
+        buf_printf(out, "an object with %u propert%s", v->n, v->n == 1 ? "y" : "ies");
     }
 }
 
@@ -180,7 +199,8 @@ static void describe(struct buf *out, const struct jsv *v)
 static void vreport(struct vctx *c, const struct seg *path, const char *keyword, const char *fmt,
                     va_list ap) __attribute__((format(printf, 4, 0)));
 
-static bool hard(struct vctx *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool hard(struct vctx *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static bool hard(struct vctx *c, int rc, const char *fmt, ...)
 {
@@ -209,8 +229,8 @@ static void vreport(struct vctx *c, const struct seg *path, const char *keyword,
         c->stop = true; /* (a scratch list's stop is undone by its caller) */
         return;
     }
-    if (e->n == 0 || (e->n & (e->n - 1)) == 0) { /* grow at 0, 1, 2, 4, 8, ... */
-        size_t cap = e->n ? e->n * 2 : 4;
+    if (e->n == 0 || (e->n & (e->n - 1)) == 0) { /* room for 1, 2, 4, 8, ... */
+        size_t cap = e->n ? e->n * 2 : 1;
         struct jsonschema_error *nv = realloc(e->v, cap * sizeof(*nv));
         if (!nv) {
             hard(c, -ENOMEM, "out of memory");
@@ -246,8 +266,7 @@ static void report(struct vctx *c, const struct seg *path, const char *keyword, 
 }
 
 /* Validate without recording errors; the first failure ends it. */
-static bool quiet(struct vctx *c, const struct node *n, const struct jsv *v,
-                  const struct seg *path)
+static bool quiet(struct vctx *c, const struct node *n, const struct jsv *v, const struct seg *path)
 {
     struct jsonschema_errors *saved = c->errors;
     c->errors = NULL;
@@ -284,8 +303,8 @@ static void first_error(struct vctx *c, const struct node *n, const struct jsv *
 
 /* Apply a subschema to a member or item (path is its location). A false schema there reads
  * "property "x" is not allowed" / "item 3 is not allowed". */
-static bool apply(struct vctx *c, const struct node *n, const struct jsv *v,
-                  const struct seg *path, const char *keyword)
+static bool apply(struct vctx *c, const struct node *n, const struct jsv *v, const struct seg *path,
+                  const char *keyword)
 {
     n = node_deref(n);
     if (n->kind == NODE_TRUE)
@@ -310,18 +329,34 @@ static bool apply(struct vctx *c, const struct node *n, const struct jsv *v,
 static const char *const type_names[] = {"null",   "boolean", "integer", "number",
                                          "string", "array",   "object"};
 
-static bool check_type(struct vctx *c, uint8_t types, const struct jsv *v, const struct seg *path)
+/* (not inlined: the recursive path through run_check keeps a small frame) */
+static __attribute__((noinline)) bool check_type(struct vctx *c, uint8_t types, const struct jsv *v,
+                                                 const struct seg *path)
 {
     bool ok;
     switch (v->type) {
-    case JSV_NULL: ok = types & TYPE_NULL; break;
+    case JSV_NULL:
+        ok = types & TYPE_NULL;
+        break;
     case JSV_TRUE:
-    case JSV_FALSE: ok = types & TYPE_BOOLEAN; break;
-    case JSV_INT: ok = types & (TYPE_INTEGER | TYPE_NUMBER); break;
-    case JSV_REAL: ok = (types & TYPE_NUMBER) || ((types & TYPE_INTEGER) && jsv_is_integer(v)); break;
-    case JSV_STRING: ok = types & TYPE_STRING; break;
-    case JSV_ARRAY: ok = types & TYPE_ARRAY; break;
-    default: ok = types & TYPE_OBJECT; break;
+    case JSV_FALSE:
+        ok = types & TYPE_BOOLEAN;
+        break;
+    case JSV_INT:
+        ok = types & (TYPE_INTEGER | TYPE_NUMBER);
+        break;
+    case JSV_REAL:
+        ok = (types & TYPE_NUMBER) || ((types & TYPE_INTEGER) && jsv_is_integer(v));
+        break;
+    case JSV_STRING:
+        ok = types & TYPE_STRING;
+        break;
+    case JSV_ARRAY:
+        ok = types & TYPE_ARRAY;
+        break;
+    default:
+        ok = types & TYPE_OBJECT;
+        break;
     }
     if (ok || !c->errors)
         return ok;
@@ -334,9 +369,10 @@ static bool check_type(struct vctx *c, uint8_t types, const struct jsv *v, const
         if (count > 0)
             buf_append_str(&m, count == total - 1 ? " or " : ", ");
         const char *name = type_names[i];
-        buf_printf(&m, "%s%s", i == 0 ? "" : (name[0] == 'i' || name[0] == 'a' || name[0] == 'o')
-                                                  ? "an "
-                                                  : "a ",
+        buf_printf(&m, "%s%s",
+                   i == 0                                                 ? ""
+                   : (name[0] == 'i' || name[0] == 'a' || name[0] == 'o') ? "an "
+                                                                          : "a ",
                    name);
         count++;
     }
@@ -345,8 +381,8 @@ static bool check_type(struct vctx *c, uint8_t types, const struct jsv *v, const
     return false;
 }
 
-static bool check_enum(struct vctx *c, const struct check *k, const struct jsv *v,
-                       const struct seg *path)
+static __attribute__((noinline)) bool check_enum(struct vctx *c, const struct check *k,
+                                                 const struct jsv *v, const struct seg *path)
 {
     for (size_t i = 0; i < k->u.en.n; i++)
         if (jsv_equal(v, &k->u.en.v[i]))
@@ -373,17 +409,25 @@ static bool check_enum(struct vctx *c, const struct check *k, const struct jsv *
     return false;
 }
 
-static bool check_bound(struct vctx *c, const struct check *k, const struct jsv *v,
-                        const struct seg *path)
+static __attribute__((noinline)) bool check_bound(struct vctx *c, const struct check *k,
+                                                  const struct jsv *v, const struct seg *path)
 {
     int cmp = jsv_compare_numbers(v, &k->u.value);
     bool ok;
     const char *keyword, *words;
     switch (k->op) {
-    case OP_MAXIMUM: ok = cmp <= 0, keyword = "maximum", words = "at most"; break;
-    case OP_EXCLUSIVE_MAXIMUM: ok = cmp < 0, keyword = "exclusiveMaximum", words = "less than"; break;
-    case OP_MINIMUM: ok = cmp >= 0, keyword = "minimum", words = "at least"; break;
-    default: ok = cmp > 0, keyword = "exclusiveMinimum", words = "greater than"; break;
+    case OP_MAXIMUM:
+        ok = cmp <= 0, keyword = "maximum", words = "at most";
+        break;
+    case OP_EXCLUSIVE_MAXIMUM:
+        ok = cmp < 0, keyword = "exclusiveMaximum", words = "less than";
+        break;
+    case OP_MINIMUM:
+        ok = cmp >= 0, keyword = "minimum", words = "at least";
+        break;
+    default:
+        ok = cmp > 0, keyword = "exclusiveMinimum", words = "greater than";
+        break;
     }
     if (!ok && c->errors) {
         char a[64], b[64];
@@ -394,8 +438,8 @@ static bool check_bound(struct vctx *c, const struct check *k, const struct jsv 
     return ok;
 }
 
-static bool check_string(struct vctx *c, const struct check *k, const struct jsv *v,
-                         const struct seg *path)
+static __attribute__((noinline)) bool check_string(struct vctx *c, const struct check *k,
+                                                   const struct jsv *v, const struct seg *path)
 {
     switch (k->op) {
     case OP_MAX_LENGTH: {
@@ -443,8 +487,7 @@ static bool check_string(struct vctx *c, const struct check *k, const struct jsv
         quote(&p, jsonschema_regex_source(k->u.re), strlen(jsonschema_regex_source(k->u.re)), 80);
         if (r < 0) {
             char *where = pointer_of(path);
-            hard(c, r, "%s: the pattern %s %s", where ? where : "",
-                 p.data ? p.data : "",
+            hard(c, r, "%s: the pattern %s %s", where ? where : "", p.data ? p.data : "",
                  r == -E2BIG ? "gave up: it hit its match limit (a regular expression too costly "
                                "for this string)"
                              : "could not be matched (out of memory or an internal error)");
@@ -479,7 +522,8 @@ static int cmp_hashed(const void *a, const void *b)
 /* Comparisons uniqueItems may spend on items whose hashes are equal (hostile collisions). */
 #define UNIQUE_MAX_COMPARISONS 10000000u
 
-static bool check_unique(struct vctx *c, const struct jsv *v, const struct seg *path)
+static __attribute__((noinline)) bool check_unique(struct vctx *c, const struct jsv *v,
+                                                   const struct seg *path)
 {
     const struct jsv *it = v->u.items;
     uint32_t n = v->n, di = 0, dj = 0;
@@ -626,8 +670,9 @@ static bool check_properties(struct vctx *c, const struct props *p, const struct
             int r = jsonschema_regex_match(p->pv[k].re, m->key, m->key_len, &c->scratch);
             if (r < 0) {
                 char *where = pointer_of(&s);
-                hard(c, r, "%s: the patternProperties pattern \"%s\" gave up on this property "
-                           "name (%s)",
+                hard(c, r,
+                     "%s: the patternProperties pattern \"%s\" gave up on this property "
+                     "name (%s)",
                      where ? where : "", jsonschema_regex_source(p->pv[k].re),
                      r == -E2BIG ? "it hit its match limit" : "an internal error");
                 free(where);
@@ -649,8 +694,10 @@ static bool check_properties(struct vctx *c, const struct props *p, const struct
     return ok;
 }
 
-static bool check_required(struct vctx *c, const struct key *keys, size_t n, const struct jsv *v,
-                           const struct seg *path, const char *keyword, const struct key *because)
+static __attribute__((noinline)) bool check_required(struct vctx *c, const struct key *keys,
+                                                     size_t n, const struct jsv *v,
+                                                     const struct seg *path, const char *keyword,
+                                                     const struct key *because)
 {
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
@@ -689,8 +736,7 @@ static bool check_dependencies(struct vctx *c, const struct check *k, const stru
         if (!jsv_get(v, d->key.s, d->key.len, d->key.hash))
             continue;
         bool good = d->node ? validate(c, d->node, v, path)
-                            : check_required(c, d->req, d->n_req, v, path, "dependencies",
-                                             &d->key);
+                            : check_required(c, d->req, d->n_req, v, path, "dependencies", &d->key);
         if (!good) {
             ok = false;
             if (!CONTINUE_AFTER_FAIL(c))
@@ -791,8 +837,9 @@ static bool check_combinator(struct vctx *c, const struct check *k, const struct
             buf_init(&m, 0);
             if (matched == 0) {
                 why_not(c, k, v, path, &m);
-                report(c, path, "oneOf", "must match exactly one schema in oneOf, but matches "
-                                         "none: %s",
+                report(c, path, "oneOf",
+                       "must match exactly one schema in oneOf, but matches "
+                       "none: %s",
                        m.data ? m.data : "");
             } else {
                 report(c, path, "oneOf",
@@ -821,12 +868,10 @@ static bool check_combinator(struct vctx *c, const struct check *k, const struct
     }
 }
 
-static bool run_check(struct vctx *c, const struct check *k, const struct jsv *v,
-                      const struct seg *path)
+static __attribute__((noinline)) bool check_value(struct vctx *c, const struct check *k,
+                                                  const struct jsv *v, const struct seg *path)
 {
-    switch (k->op) {
-    case OP_TYPE: return check_type(c, k->u.types, v, path);
-    case OP_CONST:
+    if (k->op == OP_CONST) {
         if (jsv_equal(v, &k->u.value))
             return true;
         if (c->errors) {
@@ -841,25 +886,39 @@ static bool run_check(struct vctx *c, const struct check *k, const struct jsv *v
             buf_finish(&b);
         }
         return false;
-    case OP_ENUM: return check_enum(c, k, v, path);
+    }
+    if (jsv_multiple_of(v, &k->u.value))
+        return true;
+    if (c->errors) {
+        char a[64], b[64];
+        jsv_format_number(&k->u.value, a, sizeof(a));
+        jsv_format_number(v, b, sizeof(b));
+        report(c, path, "multipleOf", "must be a multiple of %s, not %s", a, b);
+    }
+    return false;
+}
+
+static bool run_check(struct vctx *c, const struct check *k, const struct jsv *v,
+                      const struct seg *path)
+{
+    switch (k->op) {
+    case OP_TYPE:
+        return check_type(c, k->u.types, v, path);
+    case OP_CONST:
     case OP_MULTIPLE_OF:
-        if (jsv_multiple_of(v, &k->u.value))
-            return true;
-        if (c->errors) {
-            char a[64], b[64];
-            jsv_format_number(&k->u.value, a, sizeof(a));
-            jsv_format_number(v, b, sizeof(b));
-            report(c, path, "multipleOf", "must be a multiple of %s, not %s", a, b);
-        }
-        return false;
+        return check_value(c, k, v, path);
+    case OP_ENUM:
+        return check_enum(c, k, v, path);
     case OP_MAXIMUM:
     case OP_EXCLUSIVE_MAXIMUM:
     case OP_MINIMUM:
-    case OP_EXCLUSIVE_MINIMUM: return check_bound(c, k, v, path);
+    case OP_EXCLUSIVE_MINIMUM:
+        return check_bound(c, k, v, path);
     case OP_MAX_LENGTH:
     case OP_MIN_LENGTH:
     case OP_FORMAT:
-    case OP_PATTERN: return check_string(c, k, v, path);
+    case OP_PATTERN:
+        return check_string(c, k, v, path);
     case OP_MAX_ITEMS:
     case OP_MAX_PROPERTIES:
         if (v->n <= k->u.count)
@@ -876,20 +935,28 @@ static bool run_check(struct vctx *c, const struct check *k, const struct jsv *v
                "must have at least %llu %s, not %u", (unsigned long long)k->u.count,
                k->op == OP_MIN_ITEMS ? "items" : "properties", v->n);
         return false;
-    case OP_UNIQUE_ITEMS: return check_unique(c, v, path);
-    case OP_ITEMS: return check_items(c, k, v, path);
-    case OP_CONTAINS: return check_contains(c, k, v, path);
-    case OP_REQUIRED: return check_required(c, k->u.req.v, k->u.req.n, v, path, "required", NULL);
-    case OP_PROPERTIES: return check_properties(c, k->u.props, v, path);
-    case OP_DEPENDENCIES: return check_dependencies(c, k, v, path);
-    case OP_PROPERTY_NAMES: return check_property_names(c, k, v, path);
-    default: return check_combinator(c, k, v, path);
+    case OP_UNIQUE_ITEMS:
+        return check_unique(c, v, path);
+    case OP_ITEMS:
+        return check_items(c, k, v, path);
+    case OP_CONTAINS:
+        return check_contains(c, k, v, path);
+    case OP_REQUIRED:
+        return check_required(c, k->u.req.v, k->u.req.n, v, path, "required", NULL);
+    case OP_PROPERTIES:
+        return check_properties(c, k->u.props, v, path);
+    case OP_DEPENDENCIES:
+        return check_dependencies(c, k, v, path);
+    case OP_PROPERTY_NAMES:
+        return check_property_names(c, k, v, path);
+    default:
+        return check_combinator(c, k, v, path);
     }
 }
 
 static const uint8_t class_of[] = {
-    [JSV_NULL] = CLASS_NULL, [JSV_FALSE] = CLASS_BOOL,  [JSV_TRUE] = CLASS_BOOL,
-    [JSV_INT] = CLASS_NUM,   [JSV_REAL] = CLASS_NUM,    [JSV_STRING] = CLASS_STR,
+    [JSV_NULL] = CLASS_NULL, [JSV_FALSE] = CLASS_BOOL, [JSV_TRUE] = CLASS_BOOL,
+    [JSV_INT] = CLASS_NUM,   [JSV_REAL] = CLASS_NUM,   [JSV_STRING] = CLASS_STR,
     [JSV_ARRAY] = CLASS_ARR, [JSV_OBJECT] = CLASS_OBJ,
 };
 

@@ -4,6 +4,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,27 +74,55 @@ void jsv_arena_finish(struct jsv_arena *a)
 
 /* ---- hashing ---- */
 
-/* A per-process seed, so that colliding keys cannot be prepared in advance. */
-static uint32_t key_seed;
+/* A per-process seed (never 0 once set), so that colliding keys cannot be prepared. */
+static _Atomic uint64_t key_seed;
 static pthread_once_t key_seed_once = PTHREAD_ONCE_INIT;
 
 static void key_seed_init(void)
 {
-    uint32_t s = 0;
+    uint64_t s = 0;
     if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
-        s = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
-    key_seed = s;
+        s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    atomic_store(&key_seed, s | 1);
 }
 
+static inline uint64_t mix64(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 31);
+}
+
+/* Eight bytes at a time, multiply and shift (in the manner of splitmix64 and wyhash). */
 uint32_t jsv_hash_key(const char *key, size_t len)
 {
-    pthread_once(&key_seed_once, key_seed_init);
-    uint32_t h = 2166136261u ^ key_seed;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 16777619u;
+    uint64_t seed = atomic_load_explicit(&key_seed, memory_order_relaxed);
+    if (!seed) {
+        pthread_once(&key_seed_once, key_seed_init);
+        seed = atomic_load(&key_seed);
     }
-    return h;
+    uint64_t h = seed ^ ((uint64_t)len * 0x9E3779B97F4A7C15ull);
+    const unsigned char *p = (const unsigned char *)key;
+    size_t n = len;
+    for (; n > 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = mix64(h, w);
+    }
+    uint64_t w;
+    if (len >= 8) { /* the last 8 bytes, overlapping the loop's */
+        memcpy(&w, key + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, key, 4);
+        memcpy(&b, key + len - 4, 4);
+        w = (uint64_t)a << 32 | b;
+    } else if (len > 0) {
+        w = (uint64_t)p[0] << 16 | (uint64_t)p[len >> 1] << 8 | p[len - 1];
+    } else {
+        w = 0;
+    }
+    h = mix64(h, w) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> 32);
 }
 
 /* ---- the C locale for strtod ---- */
@@ -135,8 +164,7 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
         return 3;
     }
     if (c >= 0xF0 && c <= 0xF4) {
-        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (avail < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         if (c == 0xF0 && p[1] < 0x90)
             return 0;
@@ -321,14 +349,30 @@ static int parse_string(struct parser *P, const char **ret_s, uint32_t *ret_len)
             const unsigned char *esc = p;
             p++;
             switch (*p) {
-            case '"': out[n++] = '"'; break;
-            case '\\': out[n++] = '\\'; break;
-            case '/': out[n++] = '/'; break;
-            case 'b': out[n++] = '\b'; break;
-            case 'f': out[n++] = '\f'; break;
-            case 'n': out[n++] = '\n'; break;
-            case 'r': out[n++] = '\r'; break;
-            case 't': out[n++] = '\t'; break;
+            case '"':
+                out[n++] = '"';
+                break;
+            case '\\':
+                out[n++] = '\\';
+                break;
+            case '/':
+                out[n++] = '/';
+                break;
+            case 'b':
+                out[n++] = '\b';
+                break;
+            case 'f':
+                out[n++] = '\f';
+                break;
+            case 'n':
+                out[n++] = '\n';
+                break;
+            case 'r':
+                out[n++] = '\r';
+                break;
+            case 't':
+                out[n++] = '\t';
+                break;
             case 'u': {
                 uint32_t cp;
                 if (hex4(P, (const char *)p + 1, &cp) < 0)
@@ -351,7 +395,8 @@ static int parse_string(struct parser *P, const char **ret_s, uint32_t *ret_len)
                 n += put_utf8(out + n, cp);
                 break;
             }
-            default: return fail(P, (const char *)esc, -EBADMSG, "invalid escape in a string");
+            default:
+                return fail(P, (const char *)esc, -EBADMSG, "invalid escape in a string");
             }
             p++;
         } else if (c < 0x20) {
@@ -390,8 +435,8 @@ static int parse_number(struct parser *P, struct jsv *out)
     if (p >= end || *p < '0' || *p > '9')
         return fail_char(P, p, "a digit");
     uint64_t mant = 0;
-    int digits = 0;    /* significant digits in mant */
-    int dropped = 0;   /* integer digits that did not fit */
+    int digits = 0;  /* significant digits in mant */
+    int dropped = 0; /* integer digits that did not fit */
     if (*p == '0') {
         p++;
     } else {
@@ -442,6 +487,7 @@ static int parse_number(struct parser *P, struct jsv *out)
             exp10 = -exp10;
     }
     P->p = p;
+    out->n = 0;
     if (is_int && !dropped) {
         if (!neg && mant <= (uint64_t)INT64_MAX) {
             out->type = JSV_INT;
@@ -506,57 +552,85 @@ static int grow(struct parser *P, bool members)
 
 static bool same_key(const struct jsv_member *a, const struct jsv_member *b)
 {
-    return a->hash == b->hash && a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+    return a->hash == b->hash && a->key_len == b->key_len &&
+           memcmp(a->key, b->key, a->key_len) == 0;
 }
 
-/* Keep the last of duplicate keys; returns the new count. */
+/* Keep the last of duplicate keys (in its place); returns the new count. An open-addressing
+ * table maps each key to its last index, so this is linear however many duplicates there are;
+ * small objects use stack space. */
 static size_t dedupe(struct jsv_member *m, size_t n)
 {
+    if (n < 2)
+        return n;
+    uint32_t small[128];
+    size_t cap = 8;
+    while (cap < n * 2)
+        cap *= 2;
+    uint32_t *slot = cap <= 128 ? small : calloc(cap, sizeof(*slot)); /* index + 1 */
+    if (!slot) { /* out of memory: quadratic, but correct */
+        size_t out = 0;
+        for (size_t i = 0; i < n; i++) {
+            bool later = false;
+            for (size_t j = i + 1; j < n && !later; j++)
+                later = same_key(&m[i], &m[j]);
+            if (!later)
+                m[out++] = m[i];
+        }
+        return out;
+    }
+    if (slot == small)
+        memset(small, 0, cap * sizeof(*slot));
     bool any = false;
-    if (n <= 32) {
-        for (size_t i = 1; i < n && !any; i++)
-            for (size_t j = 0; j < i; j++)
-                if (m[i].hash == m[j].hash && same_key(&m[i], &m[j])) {
-                    any = true;
-                    break;
-                }
-    } else {
-        /* open addressing over the hashes */
-        size_t cap = 64;
-        while (cap < n * 2)
-            cap *= 2;
-        uint32_t *slot = calloc(cap, sizeof(*slot)); /* index + 1 */
-        if (!slot) {
-            any = true; /* fall back to the quadratic pass below */
-        } else {
-            for (size_t i = 0; i < n && !any; i++) {
-                size_t h = m[i].hash & (cap - 1);
-                while (slot[h]) {
-                    if (same_key(&m[slot[h] - 1], &m[i])) {
-                        any = true;
-                        break;
-                    }
-                    h = (h + 1) & (cap - 1);
-                }
-                slot[h] = (uint32_t)i + 1;
-            }
-            free(slot);
+    for (size_t i = 0; i < n; i++) {
+        size_t h = m[i].hash & (cap - 1);
+        while (slot[h] && !same_key(&m[slot[h] - 1], &m[i]))
+            h = (h + 1) & (cap - 1);
+        any |= slot[h] != 0;
+        slot[h] = (uint32_t)i + 1;
+    }
+    size_t out = n;
+    if (any) {
+        /* the slots now hold exactly the indices to keep: mark them, then compact */
+        bool keep_small[256];
+        bool *keep = n <= 256 ? keep_small : calloc(n, sizeof(*keep));
+        if (keep) {
+            memset(keep, 0, n * sizeof(*keep));
+            for (size_t h = 0; h < cap; h++)
+                if (slot[h])
+                    keep[slot[h] - 1] = true;
+            out = 0;
+            for (size_t i = 0; i < n; i++)
+                if (keep[i])
+                    m[out++] = m[i];
+            if (keep != keep_small)
+                free(keep);
         }
     }
-    if (!any)
-        return n;
-    size_t out = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool later = false;
-        for (size_t j = i + 1; j < n && !later; j++)
-            later = same_key(&m[i], &m[j]);
-        if (!later)
-            m[out++] = m[i];
-    }
+    if (slot != small)
+        free(slot);
     return out;
 }
 
 static int parse_value(struct parser *P, struct jsv *out, int depth);
+
+/* Parse a value into slot idx of the pending items (or members). A scalar is written in place;
+ * a container is parsed first, as the pending stacks may move meanwhile, and then stored. */
+static int parse_slot(struct parser *P, bool member, size_t idx, int depth)
+{
+    skip_ws(P);
+    if (P->p < P->end && (*P->p == '{' || *P->p == '[')) {
+        struct jsv v;
+        if (parse_value(P, &v, depth) < 0)
+            return P->rc;
+        if (member)
+            P->mems[idx].v = v;
+        else
+            P->vals[idx] = v;
+        return 0;
+    }
+    return parse_value(P, member ? &P->mems[idx].v : &P->vals[idx], depth);
+}
 
 static int parse_array(struct parser *P, struct jsv *out, int depth)
 {
@@ -571,12 +645,10 @@ static int parse_array(struct parser *P, struct jsv *out, int depth)
         return 0;
     }
     for (;;) {
-        struct jsv item = {0};
-        if (parse_value(P, &item, depth + 1) < 0)
-            return P->rc;
         if (P->nv == P->capv && grow(P, false) < 0)
             return P->rc;
-        P->vals[P->nv++] = item;
+        if (parse_slot(P, false, P->nv++, depth + 1) < 0)
+            return P->rc;
         skip_ws(P);
         if (P->p < P->end && *P->p == ',') {
             P->p++;
@@ -618,20 +690,20 @@ static int parse_object(struct parser *P, struct jsv *out, int depth)
         skip_ws(P);
         if (P->p >= P->end || *P->p != '"')
             return fail_char(P, P->p, "a string (an object key)");
-        struct jsv_member m = {0};
-        P->p++;
-        if (parse_string(P, &m.key, &m.key_len) < 0)
+        if (P->nm == P->capm && grow(P, true) < 0)
             return P->rc;
-        m.hash = jsv_hash_key(m.key, m.key_len);
+        size_t idx = P->nm++;
+        struct jsv_member *m = &P->mems[idx];
+        P->p++;
+        if (parse_string(P, &m->key, &m->key_len) < 0)
+            return P->rc;
+        m->hash = jsv_hash_key(m->key, m->key_len);
         skip_ws(P);
         if (P->p >= P->end || *P->p != ':')
             return fail_char(P, P->p, "':'");
         P->p++;
-        if (parse_value(P, &m.v, depth + 1) < 0)
+        if (parse_slot(P, true, idx, depth + 1) < 0)
             return P->rc;
-        if (P->nm == P->capm && grow(P, true) < 0)
-            return P->rc;
-        P->mems[P->nm++] = m;
         skip_ws(P);
         if (P->p < P->end && *P->p == ',') {
             P->p++;
@@ -663,6 +735,7 @@ static int literal(struct parser *P, const char *word, size_t len, struct jsv *o
         return fail_char(P, P->p, "a JSON value");
     P->p += len;
     out->type = type;
+    out->n = 0;
     return 0;
 }
 
@@ -682,9 +755,12 @@ static int parse_value(struct parser *P, struct jsv *out, int depth)
         out->type = JSV_STRING;
         return parse_string(P, &out->u.s, &out->n);
     }
-    case 't': return literal(P, "true", 4, out, JSV_TRUE);
-    case 'f': return literal(P, "false", 5, out, JSV_FALSE);
-    case 'n': return literal(P, "null", 4, out, JSV_NULL);
+    case 't':
+        return literal(P, "true", 4, out, JSV_TRUE);
+    case 'f':
+        return literal(P, "false", 5, out, JSV_FALSE);
+    case 'n':
+        return literal(P, "null", 4, out, JSV_NULL);
     default:
         if (*P->p == '-' || (*P->p >= '0' && *P->p <= '9'))
             return parse_number(P, out);
@@ -698,8 +774,14 @@ int jsv_parse(struct jsv_arena *a, const char *text, size_t len, struct jsv *ret
     struct jsv vals[SCRATCH_VALS];
     struct jsv_member mems[SCRATCH_MEMS];
     struct parser P = {
-        .start = text, .p = text, .end = text + len, .a = a,
-        .vals = vals, .capv = SCRATCH_VALS, .mems = mems, .capm = SCRATCH_MEMS,
+        .start = text,
+        .p = text,
+        .end = text + len,
+        .a = a,
+        .vals = vals,
+        .capv = SCRATCH_VALS,
+        .mems = mems,
+        .capm = SCRATCH_MEMS,
     };
     struct jsv v = {0};
     if (parse_value(&P, &v, 0) == 0) {
@@ -739,9 +821,15 @@ static int from_json(struct jsv_arena *a, json_t *j, struct jsv *out, int depth,
                             JSV_MAX_DEPTH);
     memset(out, 0, sizeof(*out));
     switch (json_typeof(j)) {
-    case JSON_NULL: out->type = JSV_NULL; return 0;
-    case JSON_TRUE: out->type = JSV_TRUE; return 0;
-    case JSON_FALSE: out->type = JSV_FALSE; return 0;
+    case JSON_NULL:
+        out->type = JSV_NULL;
+        return 0;
+    case JSON_TRUE:
+        out->type = JSV_TRUE;
+        return 0;
+    case JSON_FALSE:
+        out->type = JSV_FALSE;
+        return 0;
     case JSON_INTEGER:
         out->type = JSV_INT;
         out->u.i = json_integer_value(j);
@@ -985,7 +1073,8 @@ bool jsv_equal(const struct jsv *a, const struct jsv *b)
     if (a->type != b->type)
         return false;
     switch (a->type) {
-    case JSV_STRING: return a->n == b->n && memcmp(a->u.s, b->u.s, a->n) == 0;
+    case JSV_STRING:
+        return a->n == b->n && memcmp(a->u.s, b->u.s, a->n) == 0;
     case JSV_ARRAY:
         if (a->n != b->n)
             return false;
@@ -1003,7 +1092,8 @@ bool jsv_equal(const struct jsv *a, const struct jsv *b)
                 return false;
         }
         return true;
-    default: return true; /* null, true, false */
+    default:
+        return true; /* null, true, false */
     }
 }
 
@@ -1020,10 +1110,14 @@ static uint64_t mix(uint64_t h)
 uint64_t jsv_hash(const struct jsv *v)
 {
     switch (v->type) {
-    case JSV_NULL: return 0x6e756c6cull;
-    case JSV_FALSE: return 0x66616c73ull;
-    case JSV_TRUE: return 0x74727565ull;
-    case JSV_INT: return mix((uint64_t)v->u.i ^ 0x1234567ull);
+    case JSV_NULL:
+        return 0x6e756c6cull;
+    case JSV_FALSE:
+        return 0x66616c73ull;
+    case JSV_TRUE:
+        return 0x74727565ull;
+    case JSV_INT:
+        return mix((uint64_t)v->u.i ^ 0x1234567ull);
     case JSV_REAL: {
         double d = v->u.d;
         if (d == trunc(d) && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
@@ -1032,7 +1126,8 @@ uint64_t jsv_hash(const struct jsv *v)
         memcpy(&bits, &d, sizeof(bits));
         return mix(bits);
     }
-    case JSV_STRING: return mix(jsv_hash_key(v->u.s, v->n) ^ ((uint64_t)v->n << 32));
+    case JSV_STRING:
+        return mix(jsv_hash_key(v->u.s, v->n) ^ ((uint64_t)v->n << 32));
     case JSV_ARRAY: {
         uint64_t h = 0xa77a1ull + v->n;
         for (uint32_t i = 0; i < v->n; i++)

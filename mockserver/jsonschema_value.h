@@ -25,7 +25,16 @@
 /* Nesting deeper than this is refused (jansson's parser has the same limit). */
 #define JSV_MAX_DEPTH 2048
 
-enum jsv_type { JSV_NULL, JSV_FALSE, JSV_TRUE, JSV_INT, JSV_REAL, JSV_STRING, JSV_ARRAY, JSV_OBJECT };
+enum jsv_type {
+    JSV_NULL,
+    JSV_FALSE,
+    JSV_TRUE,
+    JSV_INT,
+    JSV_REAL,
+    JSV_STRING,
+    JSV_ARRAY,
+    JSV_OBJECT
+};
 
 struct jsv_member;
 
@@ -33,10 +42,10 @@ struct jsv {
     uint8_t type; /* enum jsv_type */
     uint32_t n;   /* bytes of a string (valid UTF-8, may hold NUL), items, members */
     union {
-        int64_t i;                       /* JSV_INT */
-        double d;                        /* JSV_REAL, always finite */
-        const char *s;                   /* JSV_STRING, not NUL-terminated */
-        const struct jsv *items;         /* JSV_ARRAY */
+        int64_t i;                        /* JSV_INT */
+        double d;                         /* JSV_REAL, always finite */
+        const char *s;                    /* JSV_STRING, not NUL-terminated */
+        const struct jsv *items;          /* JSV_ARRAY */
         const struct jsv_member *members; /* JSV_OBJECT, unique keys, in document order */
     } u;
 };
@@ -53,9 +62,9 @@ struct jsv_member {
 struct jsv_arena_chunk;
 
 struct jsv_arena {
-    char *cur, *end;                 /* free space of the current block */
+    char *cur, *end;                /* free space of the current block */
     struct jsv_arena_chunk *chunks; /* heap blocks, newest first (owned) */
-    size_t next;                     /* size of the next heap block */
+    size_t next;                    /* size of the next heap block */
 };
 
 /* Start an arena. buf[0..size) (borrowed, may be NULL/0) is used first, e.g. stack space. */

@@ -480,8 +480,14 @@ static int check_schema(server *s, struct request *req)
         return 0;
     schema_set *ss = server_schemas_acquire(s, req->slot);
     json_t *doc = NULL;
-    if (!d->truncated && d->body.len)
-        doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (!d->truncated && d->body.len) {
+        json_error_t je;
+        doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        /* integers beyond 64 bits are still JSON: read them as numbers */
+        if (!doc && json_error_code(&je) == json_error_numeric_overflow)
+            doc = json_loadb(d->body.data, d->body.len,
+                             JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    }
     d->event = schema_set_event(ss, d, doc);
     const char *name = NULL;
     const jsonschema *js = schema_set_find(ss, d->event, &name);

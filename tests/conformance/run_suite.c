@@ -4,8 +4,8 @@
  *
  * SUITE_DIR is where Debian's json-schema-test-suite package puts the suite
  * (/usr/share/json-schema-test-suite by default). Every case of the files tests/draft7/NAME.json
- * must pass, with refRemote's http://localhost:1234/ read from SUITE_DIR/remotes; so must the cases of
- * tests/draft7/optional/format/ for the formats the validator asserts. A few other optional
+ * must pass, with refRemote's http://localhost:1234/ read from SUITE_DIR/remotes; so must the cases
+ * of tests/draft7/optional/format/ for the formats the validator asserts. A few other optional
  * files are run for information only. Each case is checked twice: on the jansson value and on
  * its JSON text (the validator's own parser); both must give the expected verdict.
  *
@@ -22,8 +22,8 @@
 
 /* The formats asserted, by their file names under optional/format/. */
 static const char *const format_files[] = {
-    "date-time", "date", "time", "email", "hostname", "ipv4", "ipv6",
-    "uri", "uri-reference", "uuid", "regex", "json-pointer",
+    "date-time", "date", "time",          "email", "hostname", "ipv4",
+    "ipv6",      "uri",  "uri-reference", "uuid",  "regex",    "json-pointer",
 };
 
 /* Run, reported, never failing the test: other optional behaviour. */
@@ -82,13 +82,15 @@ static void run_file(const char *path, const char *name, const struct jsonschema
     jsonschema_errors_init(&e, 0);
     size_t gi;
     json_t *g;
-    json_array_foreach(groups, gi, g) {
+    json_array_foreach(groups, gi, g)
+    {
         const char *gdesc = json_string_value(json_object_get(g, "description"));
         jsonschema *s = NULL;
         int cr = jsonschema_compile(json_object_get(g, "schema"), opts, &s, &err);
         size_t ti;
         json_t *tc;
-        json_array_foreach(json_object_get(g, "tests"), ti, tc) {
+        json_array_foreach(json_object_get(g, "tests"), ti, tc)
+        {
             const char *tdesc = json_string_value(json_object_get(tc, "description"));
             bool want_valid = json_is_true(json_object_get(tc, "valid"));
             json_t *data = json_object_get(tc, "data");
@@ -107,7 +109,10 @@ static void run_file(const char *path, const char *name, const struct jsonschema
                 ok = a == (want_valid ? 0 : 1) && b == a;
                 if (a >= 0 && b != a)
                     snprintf(why + strlen(why), sizeof(why) - strlen(why),
-                             " (the JSON text gave %s)", b < 0 ? "an error" : b ? "invalid" : "valid");
+                             " (the JSON text gave %s)",
+                             b < 0 ? "an error"
+                             : b   ? "invalid"
+                                   : "valid");
             }
             if (ok) {
                 ft.passed++;
@@ -215,8 +220,7 @@ int main(int argc, char **argv)
     printf("\nrequired: %d/%d passed\n", req.passed, req.passed + req.failed);
     printf("formats:  %d/%d passed%s\n", fmt.passed, fmt.passed + fmt.failed + fmt.excused,
            fmt.excused ? " (the rest excused, see above)" : "");
-    printf("optional (information only): %d/%d passed\n", info.passed,
-           info.passed + info.failed);
+    printf("optional (information only): %d/%d passed\n", info.passed, info.passed + info.failed);
     int failed = req.failed + fmt.failed;
     printf("%d passed, %d failed\n", req.passed + fmt.passed, failed);
     return failed ? 1 : 0;

@@ -38,9 +38,9 @@ static json_t *twenty_payload(const char *object, const char *op)
     char event[64];
     snprintf(event, sizeof(event), "%s.%s", object, op);
     json_t *p = json_pack(
-        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:o, s:[i]}}",
-        "targetUrl", "https://hooks.example.com/twenty", "eventName", event, "objectMetadata",
-        "id", "1b2a0d5e-8f0e-4c1a-9a77-3c5d2b1e9f10", "nameSingular", object, "workspaceId",
+        "{s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:o, s:[i]}}", "targetUrl",
+        "https://hooks.example.com/twenty", "eventName", event, "objectMetadata", "id",
+        "1b2a0d5e-8f0e-4c1a-9a77-3c5d2b1e9f10", "nameSingular", object, "workspaceId",
         "20202020-1c25-4d02-bf25-6aeccf7ea419", "webhookId", "8e1f6a0c-2b7d-4c3e-9f5a-6d4b3c2a1e0f",
         "eventDate", "2025-05-14T09:21:47.312Z", "userId", "20202020-9e3b-46d4-a556-88b9ddc2b034",
         "workspaceMemberId", "20202020-0687-4c41-b707-ed1bfca972a7", "record", "id",

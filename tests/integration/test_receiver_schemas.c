@@ -102,6 +102,10 @@ START_TEST(verdicts_reload_and_require)
     expect(&s, other, "company.created", "no_schema", NULL, 0);
     int64_t notjson = wh_post(&s, "/twenty", "eventName=person.created");
     expect(&s, notjson, NULL, "not_json", NULL, 0);
+    /* an integer beyond 64 bits is still JSON */
+    int64_t big = wh_post(&s, "/twenty", "{\"eventName\": \"company.created\","
+                                         " \"n\": 123456789012345678901234567890}");
+    expect(&s, big, "company.created", "no_schema", NULL, 0);
     int64_t required = wh_post(&s, "/strict", "{\"type\": \"x.y\"}");
     expect(&s, required, "x.y", "no_schema", NULL, 0);
 

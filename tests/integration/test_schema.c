@@ -20,9 +20,8 @@ static const char schema_text[] =
     "             \"properties\": {\"id\": {\"type\": \"string\", \"format\": \"uuid\"}}},\n"
     "  \"tags\": {\"type\": \"array\", \"items\": {\"type\": \"string\"}}}}\n";
 
-static const char good_text[] =
-    "{\"eventName\": \"person.created\", \"record\": {\"id\": "
-    "\"a3c1e6b2-7d4f-4e8a-b1c9-0f2d3e4a5b6c\"}}";
+static const char good_text[] = "{\"eventName\": \"person.created\", \"record\": {\"id\": "
+                                "\"a3c1e6b2-7d4f-4e8a-b1c9-0f2d3e4a5b6c\"}}";
 
 static char *file(const char *name, const char *text)
 {
@@ -130,7 +129,8 @@ START_TEST(broken_schema_is_exit_2_with_reason)
 {
     char *good = file("good.json", good_text);
     char *syntax = file("syntax.json", "{\n  \"type\": \"object\",\n  \"required\": [\"a\",]\n}\n");
-    char *regex = file("regex.json", "{\n  \"properties\": {\n    \"a\": {\"pattern\": \"(\"}\n  }\n}\n");
+    char *regex =
+        file("regex.json", "{\n  \"properties\": {\n    \"a\": {\"pattern\": \"(\"}\n  }\n}\n");
     char *dangling = file("dangling.json", "{\"$ref\": \"common.json#/definitions/id\"}");
     struct wh_run r;
     wh_run(&r, NULL, RUN_MS, "schema", "validate", syntax, good, NULL);
@@ -165,9 +165,11 @@ START_TEST(ref_map_and_relative_refs)
     snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", sub);
     ck_assert_int_eq(system(cmd), 0);
     char *defs = wh_path(sub, "common.json");
-    wh_write_file(defs, "{\"definitions\": {\"id\": {\"type\": \"string\", \"format\": \"uuid\"}}}");
-    char *remote = file("remote.json", "{\"properties\": {\"id\": {\"$ref\": "
-                                       "\"https://schemas.example/common.json#/definitions/id\"}}}");
+    wh_write_file(defs,
+                  "{\"definitions\": {\"id\": {\"type\": \"string\", \"format\": \"uuid\"}}}");
+    char *remote =
+        file("remote.json", "{\"properties\": {\"id\": {\"$ref\": "
+                            "\"https://schemas.example/common.json#/definitions/id\"}}}");
     char *relative = file("relative.json", "{\"properties\": {\"id\": {\"$ref\": "
                                            "\"defs/common.json#/definitions/id\"}}}");
     char map[4200];
@@ -204,7 +206,8 @@ END_TEST
 START_TEST(check_against_the_metaschema)
 {
     char *ok = file("ok.json", schema_text);
-    char *bad = file("bad.json", "{\"type\": \"strng\", \"properties\": {\"a\": {\"minLength\": -1}}}");
+    char *bad =
+        file("bad.json", "{\"type\": \"strng\", \"properties\": {\"a\": {\"minLength\": -1}}}");
     char *dangling = file("dangling.json", "{\"items\": {\"$ref\": \"#/definitions/nope\"}}");
     char *notjson = file("notjson.json", "{");
     struct wh_run r;
@@ -250,7 +253,8 @@ START_TEST(usage_errors_and_help)
         {{"schema", "validate", "S", "-", "-", NULL}, "only once"},
         {{"schema", "check", NULL}, "check needs a SCHEMA"},
         {{"schema", "check", "a", "b", NULL}, "check takes one SCHEMA"},
-        {{"schema", "validate", "S", "x", "--ref-map", "nothing"}, "--ref-map wants URI_PREFIX=DIR"},
+        {{"schema", "validate", "S", "x", "--ref-map", "nothing"},
+         "--ref-map wants URI_PREFIX=DIR"},
         {{"schema", "validate", "--bogus", NULL}, "unknown option '--bogus'"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -88,20 +88,20 @@ static void error_is(const struct jsonschema_errors *e, size_t i, const char *po
 
 START_TEST(test_error_pointers_keywords_messages)
 {
-    jsonschema *s = compile_ok(
-        "{\"type\": \"object\", \"required\": [\"eventName\", \"record\"],"
-        " \"properties\": {"
-        "  \"record\": {\"type\": \"object\", \"properties\": {"
-        "    \"id\": {\"type\": \"string\", \"format\": \"uuid\"},"
-        "    \"emails\": {\"properties\": {\"primaryEmail\": {\"format\": \"email\"}}},"
-        "    \"a/b~c\": {\"type\": \"integer\"},"
-        "    \"tags\": {\"items\": {\"type\": \"string\"}, \"uniqueItems\": true}}},"
-        "  \"n\": {\"minimum\": 0, \"maximum\": 10, \"multipleOf\": 0.5},"
-        "  \"s\": {\"minLength\": 2, \"maxLength\": 3, \"pattern\": \"^[a-z]+$\"},"
-        "  \"e\": {\"enum\": [\"a\", 1, null]},"
-        "  \"c\": {\"const\": \"person.created\"},"
-        "  \"nope\": false},"
-        " \"additionalProperties\": {\"type\": \"boolean\"}}");
+    jsonschema *s =
+        compile_ok("{\"type\": \"object\", \"required\": [\"eventName\", \"record\"],"
+                   " \"properties\": {"
+                   "  \"record\": {\"type\": \"object\", \"properties\": {"
+                   "    \"id\": {\"type\": \"string\", \"format\": \"uuid\"},"
+                   "    \"emails\": {\"properties\": {\"primaryEmail\": {\"format\": \"email\"}}},"
+                   "    \"a/b~c\": {\"type\": \"integer\"},"
+                   "    \"tags\": {\"items\": {\"type\": \"string\"}, \"uniqueItems\": true}}},"
+                   "  \"n\": {\"minimum\": 0, \"maximum\": 10, \"multipleOf\": 0.5},"
+                   "  \"s\": {\"minLength\": 2, \"maxLength\": 3, \"pattern\": \"^[a-z]+$\"},"
+                   "  \"e\": {\"enum\": [\"a\", 1, null]},"
+                   "  \"c\": {\"const\": \"person.created\"},"
+                   "  \"nope\": false},"
+                   " \"additionalProperties\": {\"type\": \"boolean\"}}");
     struct jsonschema_errors e;
     jsonschema_errors_init(&e, 0);
     const char *inst = "{\"record\": {\"id\": \"123\", \"emails\": {\"primaryEmail\": \"x@\"},"
@@ -174,9 +174,10 @@ START_TEST(test_combinator_messages)
     error_is(&e, i++, "/deps", "required", "\"y\" is missing");
     error_is(&e, i++, "/tuple", "additionalItems", "at most 1 item");
     ck_assert_uint_eq(e.n, i);
-    ck_assert(valid(s, "{\"any\": null, \"one\": -1, \"not\": 1, \"cond\": {\"kind\": \"b\", \"b\": 1},"
-                       " \"has\": [2, 1], \"names\": {\"ok\": 1}, \"deps\": {\"card\": 1,"
-                       " \"billing\": 2}, \"tuple\": [\"a\"]}"));
+    ck_assert(
+        valid(s, "{\"any\": null, \"one\": -1, \"not\": 1, \"cond\": {\"kind\": \"b\", \"b\": 1},"
+                 " \"has\": [2, 1], \"names\": {\"ok\": 1}, \"deps\": {\"card\": 1,"
+                 " \"billing\": 2}, \"tuple\": [\"a\"]}"));
     jsonschema_errors_finish(&e);
     jsonschema_destroy(s);
 
@@ -241,7 +242,8 @@ START_TEST(test_compile_type_errors)
     compile_fails("{\"minLength\": -1}", -EINVAL, "#: \"minLength\" must be a non-negative integer",
                   NULL);
     compile_fails("{\"properties\": {\"a\": {\"maxItems\": \"3\"}}}", -EINVAL,
-                  "#/properties/a: \"maxItems\" must be a non-negative integer, not a string", NULL);
+                  "#/properties/a: \"maxItems\" must be a non-negative integer, not a string",
+                  NULL);
     compile_fails("{\"type\": \"strin\"}", -EINVAL, "\"type\" must be one of", "not \"strin\"");
     compile_fails("{\"type\": 5}", -EINVAL, "\"type\" must be one of", NULL);
     compile_fails("{\"required\": \"id\"}", -EINVAL, "\"required\" must be an array of strings",
@@ -249,8 +251,9 @@ START_TEST(test_compile_type_errors)
     compile_fails("{\"required\": [\"id\", 3]}", -EINVAL, "item 1 is an integer", NULL);
     compile_fails("{\"properties\": []}", -EINVAL, "\"properties\" must be an object", NULL);
     compile_fails("{\"allOf\": []}", -EINVAL, "\"allOf\" must be a non-empty array", NULL);
-    compile_fails("{\"anyOf\": [{}, 3]}", -EINVAL, "#/anyOf/1: a schema must be an object or a "
-                                                   "boolean, not an integer",
+    compile_fails("{\"anyOf\": [{}, 3]}", -EINVAL,
+                  "#/anyOf/1: a schema must be an object or a "
+                  "boolean, not an integer",
                   NULL);
     compile_fails("{\"multipleOf\": 0}", -EINVAL, "\"multipleOf\" must be greater than 0", NULL);
     compile_fails("{\"maximum\": \"10\"}", -EINVAL, "\"maximum\" must be a number", NULL);
@@ -357,11 +360,11 @@ END_TEST
 START_TEST(test_strings_in_code_points)
 {
     jsonschema *s = compile_ok("{\"minLength\": 2, \"maxLength\": 3}");
-    ck_assert(valid(s, "\"\xC3\xA9\xC3\xA9\""));             /* 2 characters, 4 bytes */
+    ck_assert(valid(s, "\"\xC3\xA9\xC3\xA9\""));                 /* 2 characters, 4 bytes */
     ck_assert(valid(s, "\"\xF0\x9F\x98\x80\xF0\x9F\x98\x80\"")); /* 2 emoji, 8 bytes */
-    ck_assert(!valid(s, "\"\xF0\x9F\x98\x80\""));             /* 1 character */
+    ck_assert(!valid(s, "\"\xF0\x9F\x98\x80\""));                /* 1 character */
     ck_assert(!valid(s, "\"abcd\""));
-    ck_assert(valid(s, "\"\\ud83d\\ude00a\""));                /* escaped surrogate pair */
+    ck_assert(valid(s, "\"\\ud83d\\ude00a\"")); /* escaped surrogate pair */
     jsonschema_destroy(s);
 }
 END_TEST
@@ -374,6 +377,17 @@ START_TEST(test_text_parser)
     /* duplicate keys: the last one counts, as in jansson and JSON.parse */
     ck_assert_int_eq(jsonschema_validate_text(s, "{\"a\": 1, \"a\": \"x\"}", 18, &e), 0);
     ck_assert_int_eq(jsonschema_validate_text(s, "{\"a\": \"x\", \"a\": 1}", 18, &e), 1);
+    /* many members (the hashed path), duplicates among them */
+    char big[8192];
+    size_t n = (size_t)snprintf(big, sizeof(big), "{");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "\"k%d\": %d, ", i, i);
+    n += (size_t)snprintf(big + n, sizeof(big) - n, "\"a\": 1, \"k7\": 0, \"a\": \"last\"}");
+    ck_assert_int_eq(jsonschema_validate_text(s, big, n, &e), 0);
+    jsonschema *s300 = compile_ok("{\"maxProperties\": 301, \"minProperties\": 301,"
+                                  " \"properties\": {\"k7\": {\"const\": 0}}}");
+    ck_assert_int_eq(jsonschema_validate_text(s300, big, n, &e), 0);
+    jsonschema_destroy(s300);
     static const struct {
         const char *text, *want;
     } bad[] = {
@@ -391,8 +405,8 @@ START_TEST(test_text_parser)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int r = jsonschema_validate_text(s, bad[i].text, strlen(bad[i].text), &e);
         ck_assert_msg(r == -EBADMSG, "%s: got %d", bad[i].text, r);
-        ck_assert_msg(strstr(e.err.msg, bad[i].want), "'%s': '%s' should contain '%s'",
-                      bad[i].text, e.err.msg, bad[i].want);
+        ck_assert_msg(strstr(e.err.msg, bad[i].want), "'%s': '%s' should contain '%s'", bad[i].text,
+                      e.err.msg, bad[i].want);
     }
     /* deep but within the limit, then too deep */
     size_t depth = 3000;
@@ -463,15 +477,15 @@ START_TEST(test_load_file)
     ck_assert_int_eq(jsonschema_load_file(path, NULL, &s, &err), -EINVAL);
     char want[600];
     snprintf(want, sizeof(want), "%s:3:18: ", path);
-    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "'%s' should start with '%s'",
-                  err.msg, want);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "'%s' should start with '%s'", err.msg,
+                  want);
 
     snprintf(path, sizeof(path), "%s/badregex.json", dir);
     ck_assert_int_eq(jsonschema_load_file(path, NULL, &s, &err), -EINVAL);
     snprintf(want, sizeof(want), "%s:3:11: #/properties/a/pattern: invalid regular expression",
              path);
-    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "'%s' should start with '%s'",
-                  err.msg, want);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "'%s' should start with '%s'", err.msg,
+                  want);
 
     snprintf(path, sizeof(path), "%s/dangling.json", dir);
     ck_assert_int_lt(jsonschema_load_file(path, NULL, &s, &err), 0);
@@ -493,20 +507,21 @@ START_TEST(test_ref_map_and_ids)
     char dir[64];
     unit_mkdtemp(dir, sizeof(dir));
     write_file(dir, "int.json", "{\"type\": \"integer\"}");
-    write_file(dir, "defs.json", "{\"definitions\": {\"pos\": {\"minimum\": 0},"
-                                 " \"self\": {\"$ref\": \"#/definitions/pos\"}}}");
+    write_file(dir, "defs.json",
+               "{\"definitions\": {\"pos\": {\"minimum\": 0},"
+               " \"self\": {\"$ref\": \"#/definitions/pos\"}}}");
     struct jsonschema_ref_map map = {.prefix = "https://schemas.example/", .dir = dir};
     struct jsonschema_options o = {.ref_map = &map, .n_ref_map = 1};
-    json_t *schema = json_loads(
-        "{\"$id\": \"https://schemas.example/root.json\","
-        " \"properties\": {"
-        "  \"a\": {\"$ref\": \"int.json\"},"
-        "  \"b\": {\"$ref\": \"defs.json#/definitions/self\"},"
-        "  \"c\": {\"$ref\": \"#named\"},"
-        "  \"d\": {\"$ref\": \"#/definitions/percent%25~1slash\"}},"
-        " \"definitions\": {\"n\": {\"$id\": \"#named\", \"type\": \"string\"},"
-        "                   \"percent%/slash\": {\"type\": \"null\"}}}",
-        0, NULL);
+    json_t *schema =
+        json_loads("{\"$id\": \"https://schemas.example/root.json\","
+                   " \"properties\": {"
+                   "  \"a\": {\"$ref\": \"int.json\"},"
+                   "  \"b\": {\"$ref\": \"defs.json#/definitions/self\"},"
+                   "  \"c\": {\"$ref\": \"#named\"},"
+                   "  \"d\": {\"$ref\": \"#/definitions/percent%25~1slash\"}},"
+                   " \"definitions\": {\"n\": {\"$id\": \"#named\", \"type\": \"string\"},"
+                   "                   \"percent%/slash\": {\"type\": \"null\"}}}",
+                   0, NULL);
     jsonschema *s = NULL;
     struct wh_error err = {0};
     ck_assert_msg(jsonschema_compile(schema, &o, &s, &err) == 0, "%s", err.msg);
@@ -541,9 +556,8 @@ START_TEST(test_metaschema)
     ck_assert(valid(meta, "true"));
     struct jsonschema_errors e;
     jsonschema_errors_init(&e, 0);
-    ck_assert_int_eq(check2(meta, "{\"properties\": {\"a\": {\"minLength\": -1}}, \"type\": 5}",
-                            &e),
-                     1);
+    ck_assert_int_eq(
+        check2(meta, "{\"properties\": {\"a\": {\"minLength\": -1}}, \"type\": 5}", &e), 1);
     ck_assert(e.n >= 2);
     error_is(&e, 0, "/properties/a/minLength", "minimum", "must be at least 0");
     ck_assert(!valid(meta, "{\"pattern\": \"(\"}")); /* format "regex" */
@@ -615,8 +629,7 @@ static double now_s(void)
 
 START_TEST(test_hostile_pattern_hits_limit)
 {
-    static const char *const patterns[] = {"^(a+)+$", "(a|aa)+$", "(x+x+)+y",
-                                           "a{0,300}a{0,300}b"};
+    static const char *const patterns[] = {"^(a+)+$", "(a|aa)+$", "(x+x+)+y", "a{0,300}a{0,300}b"};
     char *subject = malloc(40000);
     for (size_t p = 0; p < sizeof(patterns) / sizeof(patterns[0]); p++) {
         char schema[256];
@@ -684,7 +697,8 @@ static void *work(void *arg)
     struct worker *w = arg;
     static const char *const good = "{\"id\": \"a3c1e6b2-7d4f-4e8a-b1c9-0f2d3e4a5b6c\","
                                     " \"name\": \"abc\", \"tags\": [\"x\", \"y\"]}";
-    static const char *const bad = "{\"id\": \"nope\", \"name\": \"ABC\", \"tags\": [\"x\", \"x\"]}";
+    static const char *const bad =
+        "{\"id\": \"nope\", \"name\": \"ABC\", \"tags\": [\"x\", \"x\"]}";
     struct jsonschema_errors e;
     jsonschema_errors_init(&e, 0);
     json_t *jbad = json_loads(bad, 0, NULL);
