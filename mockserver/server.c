@@ -854,7 +854,11 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     if ((r = bind_listen(s, err)) < 0)
         goto fail;
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+    /* poll(), not epoll: every delivery is parked and resumed once, and with epoll
+     * libmicrohttpd takes the socket out of the epoll set and puts it back each time (two
+     * epoll_ctl calls); rebuilding a poll set of a thread's connections measured cheaper
+     * (bench/run: about 1 us less CPU per delivery, 5-10% more deliveries per second). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     /* with one thread MHD runs its own loop; a pool size of 1 is refused with a warning */
     unsigned pool = threads > 1 ? threads : 0;
