@@ -42,6 +42,7 @@ const char *cli_env(const char *name, const char *fallback);
 
 extern const struct cli_command cmd_serve;
 extern const struct cli_command cmd_deliveries;
+extern const struct cli_command cmd_health;
 extern const struct cli_command cmd_sign;
 extern const struct cli_command cmd_verify;
 extern const struct cli_command cmd_schema;

@@ -19,11 +19,13 @@ const struct cli_command cmd_serve = {
         "then answer 200 {\"ok\":true,\"id\":N}. The admin API is under /_webhooky/.\n"
         "\n"
         "options:\n"
-        "  -l, --listen HOST:PORT   address to listen on (default 127.0.0.1:8787; port 0 picks\n"
-        "                           a free port; the address is printed on start)\n"
-        "  -d, --db PATH            SQLite database file (default webhooky.db; ':memory:' keeps\n"
-        "                           nothing after exit)\n"
-        "  -c, --config FILE        JSON config with endpoints (see README)\n"
+        "  -l, --listen HOST:PORT   address to listen on (default $WEBHOOKY_LISTEN or\n"
+        "                           127.0.0.1:8787; port 0 picks a free port; the address is\n"
+        "                           printed on start)\n"
+        "  -d, --db PATH            SQLite database file (default $WEBHOOKY_DB or webhooky.db;\n"
+        "                           ':memory:' keeps nothing after exit)\n"
+        "  -c, --config FILE        JSON config with endpoints (default $WEBHOOKY_CONFIG; see\n"
+        "                           README)\n"
         "      --max-body SIZE      largest body accepted, e.g. 1048576, 512k, 10M (default 10M);\n"
         "                           larger ones are answered 413 and recorded truncated\n"
         "  -q, --quiet              no access log\n"
@@ -63,8 +65,11 @@ static int run(int argc, char **argv)
     };
     struct server_options o;
     server_options_init(&o);
+    /* the environment first (for containers), flags over it */
     o.admin_token = cli_env("WEBHOOKY_ADMIN_TOKEN", NULL);
-    const char *config_file = NULL;
+    o.listen = cli_env("WEBHOOKY_LISTEN", o.listen);
+    o.db_path = cli_env("WEBHOOKY_DB", o.db_path);
+    const char *config_file = cli_env("WEBHOOKY_CONFIG", NULL);
     bool quiet = false;
     int c;
     int64_t n;

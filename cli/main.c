@@ -6,7 +6,7 @@
 #include "version.h"
 
 static const struct cli_command *const commands[] = {&cmd_serve, &cmd_deliveries, &cmd_sign,
-                                                     &cmd_verify, &cmd_schema};
+                                                     &cmd_verify, &cmd_schema, &cmd_health};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)
