@@ -50,10 +50,6 @@ for lib in $libs; do
     real=$(readlink -f "$lib")
     pkg=$(dpkg -S "$real" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true)
     pkg=$(echo "$pkg" | head -n 1 | cut -d: -f1)
-    case "$pkg" in
-    libasan* | libubsan* | liblsan* | libtsan*)
-        continue ;; # a sanitizer build of the tests; the image is built without them
-    esac
     if [ -z "$pkg" ]; then
         problem "$lib (from ldd) belongs to no Debian package"
         continue
