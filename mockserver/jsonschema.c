@@ -2,6 +2,8 @@
  * validator that walks the graph is in jsonschema_validate.c. */
 #include "jsonschema.h"
 
+#include "encode.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -179,26 +181,6 @@ static int oom(struct cctx *c)
     return wh_error_set(c->err, -ENOMEM, "out of memory");
 }
 
-static const char *json_type_name(json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
 
 /* where + "/" + each segment (RFC 6901 escaped), into a new buf the caller finishes */
 static int child_where(struct buf *out, const char *where, const char *seg1, const char *seg2)
@@ -300,26 +282,17 @@ static int scan(struct cctx *c, json_t *js, const char *outer, int depth)
 
 int jsonschema_read_file(const char *path, json_t **ret, struct wh_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return wh_error_set(err, -errno, "%s: %s", path, strerror(errno));
     struct buf b;
     buf_init(&b, JSONSCHEMA_MAX_FILE);
-    char chunk[65536];
-    size_t n;
-    int r = 0;
-    while (r == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        r = buf_append(&b, chunk, n);
-    bool bad = ferror(f);
-    fclose(f);
-    if (r == -E2BIG) {
+    int r = buf_read_file(&b, path);
+    if (r < 0) {
         buf_finish(&b);
-        return wh_error_set(err, -EFBIG, "%s: bigger than %u MiB", path, JSONSCHEMA_MAX_FILE >> 20);
-    }
-    if (r < 0 || bad) {
-        buf_finish(&b);
-        return r < 0 ? wh_error_set(err, r, "out of memory")
-                     : wh_error_set(err, -EIO, "%s: read error", path);
+        if (r == -E2BIG)
+            return wh_error_set(err, -EFBIG, "%s: bigger than %u MiB", path,
+                                JSONSCHEMA_MAX_FILE >> 20);
+        if (r == -ENOMEM)
+            return wh_error_set(err, r, "out of memory");
+        return wh_error_set(err, r, "%s: %s", path, strerror(-r));
     }
     json_error_t je;
     const size_t flags = JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL;
@@ -591,7 +564,7 @@ static int sub_list(struct cctx *c, json_t *arr, const char *key, const char *in
 {
     if (!json_is_array(arr) || json_array_size(arr) == 0)
         return fail(c, where, -EINVAL, "\"%s\" must be a non-empty array of schemas, not %s", key,
-                    json_is_array(arr) ? "an empty array" : json_type_name(arr));
+                    json_is_array(arr) ? "an empty array" : encode_json_type(arr));
     size_t n = json_array_size(arr);
     struct node **v = salloc(c->s, n * sizeof(*v));
     if (!v)
@@ -611,7 +584,7 @@ static int sub_list(struct cctx *c, json_t *arr, const char *key, const char *in
 static int number(struct cctx *c, json_t *v, const char *key, const char *where, struct jsv *ret)
 {
     if (!json_is_number(v))
-        return fail(c, where, -EINVAL, "\"%s\" must be a number, not %s", key, json_type_name(v));
+        return fail(c, where, -EINVAL, "\"%s\" must be a number, not %s", key, encode_json_type(v));
     if (jsv_from_json(&c->s->arena, v, ret, &c->sub_err) < 0)
         return oom(c);
     return 0;
@@ -631,7 +604,7 @@ static int count(struct cctx *c, json_t *v, const char *key, const char *where, 
         }
     }
     return fail(c, where, -EINVAL, "\"%s\" must be a non-negative integer, not %s", key,
-                json_is_number(v) ? "a negative or fractional number" : json_type_name(v));
+                json_is_number(v) ? "a negative or fractional number" : encode_json_type(v));
 }
 
 static int key_of(json_t *str, struct key *ret)
@@ -650,7 +623,7 @@ static int string_list(struct cctx *c, json_t *arr, const char *key, const char 
 {
     if (!json_is_array(arr))
         return fail(c, where, -EINVAL, "\"%s\" must be an array of strings, not %s", key,
-                    json_type_name(arr));
+                    encode_json_type(arr));
     size_t n = json_array_size(arr);
     struct key *v = salloc(c->s, n * sizeof(*v));
     if (!v)
@@ -659,7 +632,7 @@ static int string_list(struct cctx *c, json_t *arr, const char *key, const char 
         json_t *s = json_array_get(arr, i);
         if (!json_is_string(s))
             return fail(c, where, -EINVAL, "\"%s\" must be an array of strings; item %zu is %s",
-                        key, i, json_type_name(s));
+                        key, i, encode_json_type(s));
         if (key_of(s, &v[i]) < 0)
             return fail(c, where, -E2BIG, "a property name longer than 4 GiB");
     }
@@ -711,7 +684,7 @@ static int compile_type(struct cctx *c, json_t *v, const char *where, uint8_t *r
                         "\"type\" must be one of null, boolean, integer, number, string, array, "
                         "object (or an array of them), not %s%s%s",
                         json_is_string(t) ? "\"" : "",
-                        json_is_string(t) ? json_string_value(t) : json_type_name(t),
+                        json_is_string(t) ? json_string_value(t) : encode_json_type(t),
                         json_is_string(t) ? "\"" : "");
         mask |= bit;
     }
@@ -730,10 +703,10 @@ static int compile_props(struct cctx *c, json_t *js, const char *inner, const ch
         return 0;
     if (pr && !json_is_object(pr))
         return fail(c, where, -EINVAL, "\"properties\" must be an object, not %s",
-                    json_type_name(pr));
+                    encode_json_type(pr));
     if (pp && !json_is_object(pp))
         return fail(c, where, -EINVAL, "\"patternProperties\" must be an object, not %s",
-                    json_type_name(pp));
+                    encode_json_type(pp));
     struct props *p = salloc(c->s, sizeof(*p));
     if (!p)
         return oom(c);
@@ -810,7 +783,7 @@ static int compile_deps(struct cctx *c, json_t *v, const char *inner, const char
 {
     if (!json_is_object(v))
         return fail(c, where, -EINVAL, "\"dependencies\" must be an object, not %s",
-                    json_type_name(v));
+                    encode_json_type(v));
     size_t n = json_object_size(v);
     struct dep *d = salloc(c->s, n * sizeof(*d));
     if (!d)
@@ -855,7 +828,7 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
     json_t *v = json_object_get(js, "$ref");
     if (v) { /* draft-07: a "$ref" makes every other keyword of its object be ignored */
         if (!json_is_string(v))
-            return fail(c, where, -EINVAL, "\"$ref\" must be a string, not %s", json_type_name(v));
+            return fail(c, where, -EINVAL, "\"$ref\" must be a string, not %s", encode_json_type(v));
         json_t *target = NULL;
         const char *touter = NULL;
         struct buf loc;
@@ -869,7 +842,7 @@ static int compile_object(struct cctx *c, struct node *node, json_t *js, const c
     const char *inner = outer;
     if ((v = json_object_get(js, "$id"))) {
         if (!json_is_string(v))
-            return fail(c, where, -EINVAL, "\"$id\" must be a string, not %s", json_type_name(v));
+            return fail(c, where, -EINVAL, "\"$id\" must be a string, not %s", encode_json_type(v));
         const struct base *b = ptrmap_get(&c->bases, js);
         if (b) {
             inner = b->inner;
@@ -922,7 +895,7 @@ static int compile_checks(struct cctx *c, json_t *js, const char *inner, const c
     }
     if ((v = json_object_get(js, "enum"))) {
         if (!json_is_array(v))
-            return fail(c, where, -EINVAL, "\"enum\" must be an array, not %s", json_type_name(v));
+            return fail(c, where, -EINVAL, "\"enum\" must be an array, not %s", encode_json_type(v));
         struct check *k = ADD(OP_ENUM, CLASS_ANY);
         struct jsv *vals = jsv_arena_alloc(&c->s->arena, (json_array_size(v) + 1) * sizeof(*vals));
         if (!vals)
@@ -978,7 +951,7 @@ static int compile_checks(struct cctx *c, json_t *js, const char *inner, const c
     if ((v = json_object_get(js, "format"))) {
         if (!json_is_string(v))
             return fail(c, where, -EINVAL, "\"format\" must be a string, not %s",
-                        json_type_name(v));
+                        encode_json_type(v));
         enum jsonschema_format f = jsonschema_format_lookup(json_string_value(v));
         if (f != JSONSCHEMA_FORMAT_UNKNOWN) /* unknown formats are annotations only */
             ADD(OP_FORMAT, CLASS_STR)->u.format = f;
@@ -986,7 +959,7 @@ static int compile_checks(struct cctx *c, json_t *js, const char *inner, const c
     if ((v = json_object_get(js, "pattern"))) {
         if (!json_is_string(v))
             return fail(c, where, -EINVAL, "\"pattern\" must be a string, not %s",
-                        json_type_name(v));
+                        encode_json_type(v));
         struct buf w;
         if (child_where(&w, where, "pattern", NULL) < 0) {
             buf_finish(&w);
@@ -1001,7 +974,7 @@ static int compile_checks(struct cctx *c, json_t *js, const char *inner, const c
     if ((v = json_object_get(js, "uniqueItems"))) {
         if (!json_is_boolean(v))
             return fail(c, where, -EINVAL, "\"uniqueItems\" must be a boolean, not %s",
-                        json_type_name(v));
+                        encode_json_type(v));
         if (json_is_true(v))
             ADD(OP_UNIQUE_ITEMS, CLASS_ARR);
     }
@@ -1120,7 +1093,7 @@ static int compile(struct cctx *c, json_t *js, const char *outer, const char *wh
         n->kind = NODE_FALSE;
     } else if (!json_is_object(js)) {
         return fail(c, where, -EINVAL, "a schema must be an object or a boolean, not %s",
-                    json_type_name(js));
+                    encode_json_type(js));
     } else {
         n->kind = NODE_SCHEMA;
         c->depth++;
@@ -1271,7 +1244,7 @@ static int check_dialect(struct cctx *c, json_t *root)
     if (!v)
         return 0;
     if (!json_is_string(v))
-        return fail(c, "#", -EINVAL, "\"$schema\" must be a string, not %s", json_type_name(v));
+        return fail(c, "#", -EINVAL, "\"$schema\" must be a string, not %s", encode_json_type(v));
     static const char *const others[] = {"draft-03", "draft-04", "draft/2019-09", "draft/2020-12",
                                          "draft/next"};
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
