@@ -10,6 +10,7 @@
 #include "mockserver/buf.h"
 #include "mockserver/encode.h"
 #include "mockserver/filter.h"
+#include "mockserver/messages.h"
 #include "mockserver/store.h"
 
 static int run(int argc, char **argv);
@@ -25,6 +26,7 @@ const struct cli_command cmd_deliveries = {
         "                                  [--since-id N]\n"
         "       webhooky deliveries count  [--db PATH] [--endpoint NAME] [--since-id N]\n"
         "       webhooky deliveries clear  [--db PATH] [--endpoint NAME]\n"
+        "       webhooky deliveries messages [--db PATH] [--endpoint NAME] [--limit N] [--json]\n"
         "\n"
         "Reads the database that 'webhooky serve' writes; safe while it runs.\n"
         "\n"
@@ -34,6 +36,8 @@ const struct cli_command cmd_deliveries = {
         "  export  every selected delivery as one JSON object per line (the API's JSON)\n"
         "  count   how many deliveries are selected\n"
         "  clear   delete the selected deliveries (all, or --endpoint)\n"
+        "  messages  deliveries grouped into messages: each message's attempts, what they were\n"
+        "          answered and the time between them, and whether one got a 2xx\n"
         "\n"
         "options:\n"
         "  -d, --db PATH         database file (default webhooky.db)\n"
@@ -82,7 +86,7 @@ static int put_json_text(const char *text)
 
 static void print_json(json_t *v, size_t flags)
 {
-    char *text = v ? json_dumps(v, flags) : NULL;
+    char *text = v ? json_dumps(v, flags | JSON_REAL_PRECISION(12)) : NULL;
     if (text) {
         put_json_text(text);
         fputc('\n', stdout);
@@ -386,7 +390,7 @@ static int show(const struct opts *o, const char *idtext)
 static int jsonl_row(void *arg, const struct delivery *d)
 {
     json_t *v = delivery_to_json(d);
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(v);
     if (!text)
         return -ENOMEM;
@@ -455,6 +459,85 @@ static int clear(const struct opts *o)
     return EXIT_OK;
 }
 
+/* ---- messages ---- */
+
+/* "503", "reset", or "-" for an attempt of a message. */
+static void put_answer(struct buf *b, json_t *attempt)
+{
+    json_t *fault = json_object_get(attempt, "fault");
+    json_t *status = json_object_get(attempt, "status");
+    if (json_is_string(fault))
+        buf_append_str(b, json_string_value(fault));
+    else if (json_is_integer(status))
+        buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(status));
+    else
+        buf_append_str(b, "-");
+}
+
+static int messages(const struct opts *o)
+{
+    store *st;
+    if (open_store(o, &st) < 0)
+        return EXIT_RUNTIME;
+    struct wh_error err = {0};
+    json_t *list = NULL;
+    struct delivery_filter f = o->f;
+    int r = messages_collect(st, &f, &list, &err);
+    store_close(st);
+    if (r < 0) {
+        fprintf(stderr, "webhooky deliveries: %s\n", err.msg);
+        return EXIT_RUNTIME;
+    }
+    if (o->json) {
+        print_json(list, JSON_INDENT(2));
+        json_decref(list);
+        return EXIT_OK;
+    }
+    printf("%-34s %-16s %8s  %-10s %s\n", "MESSAGE", "ENDPOINT", "ATTEMPTS", "OUTCOME",
+           "ANSWERS (time since the previous attempt)");
+    struct buf line, cell;
+    buf_init(&line, 0);
+    buf_init(&cell, 0);
+    size_t i;
+    json_t *m;
+    json_array_foreach(list, i, m) {
+        buf_reset(&line);
+        buf_reset(&cell);
+        const char *key = json_string_value(json_object_get(m, "key"));
+        encode_terminal(&cell, key ? key : "", key ? strlen(key) : 0, false);
+        fit(&cell, 34);
+        buf_printf(&line, "%-34s ", cell.data ? cell.data : "");
+        buf_reset(&cell);
+        const char *ep = json_string_value(json_object_get(m, "endpoint"));
+        buf_append_str(&cell, ep ? ep : "-");
+        fit(&cell, 16);
+        json_t *attempts = json_object_get(m, "attempts");
+        buf_printf(&line, "%-16s %8zu  %-10s ", cell.data ? cell.data : "",
+                   json_array_size(attempts),
+                   json_string_value(json_object_get(m, "outcome")));
+        size_t j;
+        json_t *a;
+        json_array_foreach(attempts, j, a) {
+            if (j) {
+                double ms = json_number_value(
+                    json_array_get(json_object_get(m, "intervals_ms"), j - 1));
+                if (ms >= 1000)
+                    buf_printf(&line, "  +%.2fs ", ms / 1000.0);
+                else
+                    buf_printf(&line, "  +%.0fms ", ms);
+            }
+            put_answer(&line, a);
+        }
+        if (line.data)
+            puts(line.data);
+    }
+    printf("%zu messages\n", json_array_size(list));
+    buf_finish(&line);
+    buf_finish(&cell);
+    json_decref(list);
+    return EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -495,8 +578,8 @@ static int run(int argc, char **argv)
         }
     }
     if (optind >= argc)
-        return cli_usage_error(&cmd_deliveries, "missing subcommand (list, show, export, count "
-                                                "or clear)");
+        return cli_usage_error(&cmd_deliveries, "missing subcommand (list, show, export, count, "
+                                                "clear or messages)");
     const char *sub = argv[optind++];
     if (strcmp(sub, "show") == 0) {
         if (optind >= argc)
@@ -516,6 +599,8 @@ static int run(int argc, char **argv)
         return count(&o);
     if (strcmp(sub, "clear") == 0)
         return clear(&o);
-    return cli_usage_error(&cmd_deliveries, "unknown subcommand '%s' (list, show, export, count "
-                                            "or clear)", sub);
+    if (strcmp(sub, "messages") == 0)
+        return messages(&o);
+    return cli_usage_error(&cmd_deliveries, "unknown subcommand '%s' (list, show, export, count, "
+                                            "clear or messages)", sub);
 }

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "mockserver/config.h"
+#include "mockserver/script.h"
 #include "mockserver/server.h"
 
 static int run(int argc, char **argv);
@@ -16,7 +17,8 @@ const struct cli_command cmd_serve = {
         "usage: webhooky serve [OPTIONS]\n"
         "\n"
         "Capture every request to any path outside /_webhooky/ into the database, commit it,\n"
-        "then answer 200 {\"ok\":true,\"id\":N}. The admin API is under /_webhooky/.\n"
+        "then answer 200 {\"ok\":true,\"id\":N}, or what the endpoint's response script says.\n"
+        "The admin API is under /_webhooky/.\n"
         "\n"
         "options:\n"
         "  -l, --listen HOST:PORT   address to listen on (default $WEBHOOKY_LISTEN or\n"
@@ -37,6 +39,9 @@ const struct cli_command cmd_serve = {
         "                           (default 1000)\n"
         "      --timeout SECONDS    close a connection idle or stalled this long (default 30)\n"
         "      --fsync              fsync every commit (survives power loss, not only crashes)\n"
+        "  -r, --respond SPEC       the catch-all's response script (default $WEBHOOKY_RESPOND),\n"
+        "                           e.g. '503x2,200', '429x1[Retry-After=2],200', '200@150ms',\n"
+        "                           'reset,200', 'hang:30s', or JSON rules (see README)\n"
         "\n"
         "SIGINT or SIGTERM stops it cleanly; SIGHUP reloads the endpoints' payload schemas.\n"
         "  -h, --help               show this help\n",
@@ -60,6 +65,7 @@ static int run(int argc, char **argv)
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"fsync", no_argument, NULL, OPT_FSYNC},
+        {"respond", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -70,16 +76,18 @@ static int run(int argc, char **argv)
     o.listen = cli_env("WEBHOOKY_LISTEN", o.listen);
     o.db_path = cli_env("WEBHOOKY_DB", o.db_path);
     const char *config_file = cli_env("WEBHOOKY_CONFIG", NULL);
+    const char *respond = cli_env("WEBHOOKY_RESPOND", NULL);
     bool quiet = false;
     int c;
     int64_t n;
     uint64_t size;
-    while ((c = cli_getopt(&cmd_serve, argc, argv, "l:d:c:qh", longopts)) != -1) {
+    while ((c = cli_getopt(&cmd_serve, argc, argv, "l:d:c:qr:h", longopts)) != -1) {
         switch (c) {
         case 'l': o.listen = optarg; break;
         case 'd': o.db_path = optarg; break;
         case 'c': config_file = optarg; break;
         case 'q': quiet = true; break;
+        case 'r': respond = optarg; break;
         case 'h': fputs(cmd_serve.usage, stdout); return EXIT_OK;
         case OPT_MAX_BODY:
             if (!cli_parse_size(&cmd_serve, "--max-body", optarg, &size))
@@ -123,10 +131,18 @@ static int run(int argc, char **argv)
         o.admin_token = NULL;
 
     struct wh_error err = {0};
+    script *catch_all = NULL;
+    if (respond && *respond &&
+        script_parse_text(respond, strlen(respond), &catch_all, &err) < 0) {
+        fprintf(stderr, "webhooky serve: --respond: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    o.respond = catch_all;
     struct config *cfg = NULL;
     int r = config_file ? config_load_file(config_file, &cfg, &err) : config_create_empty(&cfg, &err);
     if (r < 0) {
         fprintf(stderr, "webhooky serve: %s\n", err.msg);
+        script_unref(catch_all);
         return EXIT_USAGE;
     }
     o.config = cfg;
@@ -145,6 +161,7 @@ static int run(int argc, char **argv)
     if ((r = server_start(&o, &srv, &err)) < 0) {
         fprintf(stderr, "webhooky serve: %s\n", err.msg);
         config_destroy(cfg);
+        script_unref(catch_all);
         return EXIT_USAGE;
     }
     printf("listening on http://%s\n", server_address(srv));
@@ -154,6 +171,8 @@ static int run(int argc, char **argv)
                cfg->n_endpoints ? "" : " (everything goes to the catch-all)");
         for (size_t i = 0; i < cfg->n_endpoints; i++)
             printf("             %-16s %s\n", cfg->endpoints[i].name, cfg->endpoints[i].path);
+        if (catch_all)
+            printf("  responses  catch-all: %s\n", respond);
         printf("  api        http://%s/_webhooky/api/deliveries%s\n", server_address(srv),
                o.admin_token ? " (admin token required)" : "");
     }
@@ -176,5 +195,6 @@ static int run(int argc, char **argv)
         fprintf(stderr, "webhooky serve: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     server_stop(srv);
     config_destroy(cfg);
+    script_unref(catch_all);
     return EXIT_OK;
 }

@@ -413,13 +413,16 @@ enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
         return MHD_YES;
     }
     if (*upload_data_size) {
-        /* the API takes no bodies yet: read and discard, with a cap */
-        req->admin_body_len += *upload_data_size;
+        /* kept for the routes that take one (a script), with a cap */
+        size_t n = *upload_data_size;
+        req->admin_body_len += n;
         *upload_data_size = 0;
         if (req->admin_body_len > ADMIN_MAX_BODY) {
             req->state = RS_ANSWERED;
             return server_respond_error(req->conn, 413, "admin request body too large");
         }
+        if (buf_append(&req->admin_body, upload_data, n) < 0)
+            return MHD_NO;
         return MHD_YES;
     }
     if (req->state == RS_ANSWERED)
@@ -488,6 +491,26 @@ enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
         req->state = RS_ANSWERED;
         return get_one(s, req, id, body);
     }
+    if (strcmp(api, "/endpoints") == 0 || strncmp(api, "/endpoints/", 11) == 0 ||
+        strcmp(api, "/messages") == 0) {
+        req->state = RS_ANSWERED;
+        return admin_script_route(s, req, method, api);
+    }
     req->state = RS_ANSWERED;
     return server_respond_error(req->conn, 404, "no such API route; see /_webhooky/api/deliveries");
+}
+
+const char *admin_arg(struct request *req, const char *key)
+{
+    return arg(req, key);
+}
+
+const char *admin_unknown_arg(struct request *req, const char *const *known)
+{
+    return unknown_arg(req, known);
+}
+
+enum MHD_Result admin_method_not_allowed(struct request *req, const char *allow)
+{
+    return method_not_allowed(req, allow);
 }

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "encode.h"
 #include "jsonpos.h"
+#include "script.h"
 #include "jsonptr.h"
 #include "schemaset.h"
 #include "signature.h"
@@ -135,7 +136,8 @@ static int endpoint_string(const struct ctx *cx, const char *eptr, json_t *ep, c
 static int load_endpoint(const struct ctx *cx, struct config *c, size_t i, json_t *ep)
 {
     static const char *const known[] = {"name",       "path",      "description", "message_id",
-                                        "signature",  "reject_invalid", "schemas", NULL};
+                                        "signature",  "reject_invalid", "schemas",
+                                        "responses",  "message_key",    "seed",    NULL};
     char eptr[64];
     snprintf(eptr, sizeof(eptr), "/endpoints/%zu", i);
     if (!json_is_object(ep))
@@ -203,6 +205,40 @@ static int load_endpoint(const struct ctx *cx, struct config *c, size_t i, json_
                 return wh_error_set(cx->err, r, "out of memory");
             snprintf(ptr, sizeof(ptr), "%s/schemas%s", eptr, sub);
             return problem(cx, ptr, "%s", serr.msg);
+        }
+    }
+    if ((r = endpoint_string(cx, eptr, ep, "message_key", false, &e->message_key)) < 0)
+        return r;
+    if (e->message_key) {
+        snprintf(ptr, sizeof(ptr), "%s/message_key", eptr);
+        if (e->message_key[0] == '/' ? !jsonptr_valid(e->message_key)
+                                     : !valid_header_name(e->message_key))
+            return problem(cx, ptr,
+                           "'%.64s' is neither a header name nor a JSON pointer into the body "
+                           "(one starting with '/', with '~' only as ~0 or ~1)", e->message_key);
+    }
+    json_t *seed = json_object_get(ep, "seed");
+    if (seed) {
+        snprintf(ptr, sizeof(ptr), "%s/seed", eptr);
+        if (!json_is_integer(seed) || json_integer_value(seed) < 0)
+            return problem(cx, ptr, "must be a whole number >= 0, not %s",
+                           encode_json_type(seed));
+        e->has_seed = true;
+        e->seed = (uint64_t)json_integer_value(seed);
+    }
+    json_t *responses = json_object_get(ep, "responses");
+    if (responses) {
+        char sub[128] = "";
+        struct wh_error serr = {0};
+        if ((r = script_parse_json(responses, &e->responses, sub, sizeof(sub), &serr)) < 0) {
+            if (r == -ENOMEM)
+                return wh_error_set(cx->err, r, "out of memory");
+            snprintf(ptr, sizeof(ptr), "%s/responses%s", eptr, sub);
+            return problem(cx, ptr, "%s", serr.msg);
+        }
+        if (e->has_seed && !e->responses->has_seed) {
+            e->responses->has_seed = true;
+            e->responses->seed = e->seed;
         }
     }
     json_t *reject = json_object_get(ep, "reject_invalid");
@@ -321,6 +357,8 @@ void config_destroy(struct config *c)
         free(c->endpoints[i].path);
         free(c->endpoints[i].description);
         free(c->endpoints[i].message_id);
+        free(c->endpoints[i].message_key);
+        script_unref(c->endpoints[i].responses);
         sig_config_destroy(c->endpoints[i].signature);
         schema_set_unref(c->endpoints[i].schemas);
     }

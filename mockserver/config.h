@@ -1,7 +1,8 @@
 /* config: the receiver's configuration file, validated and ready to use.
  *
  * The file is JSON: {"endpoints": [{"name": "...", "path": "/hooks/x" or "/hooks/" + "*",
- * "description": "...", "message_id": "X-Event-Id" | "/id"}]}. Every problem (bad JSON, an unknown key, a wrong type, a duplicate
+ * "description": "...", "message_id": "X-Event-Id" | "/id", "message_key": ..., "responses": ...,
+ * "seed": N, "signature": {...}, "schemas": {...}, "reject_invalid": bool}]}. Every problem (bad JSON, an unknown key, a wrong type, a duplicate
  * name or path) is reported as "FILE:LINE:COLUMN: key.path: what is wrong". Later features
  * hang their settings on the endpoint object; they validate their own keys and keep the
  * endpoint's JSON (`json`, borrowed from the config) to read them.
@@ -13,11 +14,13 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wh_error.h"
 
 struct sig_config;
 struct schema_set;
+struct script;
 
 #define CONFIG_NAME_MAX 64
 
@@ -34,6 +37,11 @@ struct endpoint_config {
     bool reject_invalid; /* answer 401 to deliveries whose signature is not valid */
     struct schema_set *schemas; /* one reference; the "schemas" object loaded, or NULL.
                                    Relative paths are from the config file's folder. */
+    struct script *responses;   /* one reference; the "responses" script, or NULL (default) */
+    char *message_key;          /* owned; groups attempts when there is no message_id: a header
+                                   name, or a JSON pointer into the body; NULL: a body hash */
+    bool has_seed;              /* "seed": random delays repeat from run to run */
+    uint64_t seed;
 };
 
 struct config {

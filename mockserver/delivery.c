@@ -15,6 +15,8 @@ struct delivery *delivery_create(void)
     buf_init(&d->headers, 0);
     buf_init(&d->body, 0);
     d->sig_secret_index = -1;
+    d->rule = -1;
+    d->since_previous_us = -1;
     return d;
 }
 
@@ -34,6 +36,8 @@ void delivery_destroy(struct delivery *d)
     free(d->schema_status);
     free(d->schema_name);
     free(d->schema_errors);
+    free(d->fault);
+    free(d->message_key);
     buf_finish(&d->headers);
     buf_finish(&d->body);
     free(d);
@@ -169,9 +173,19 @@ json_t *delivery_to_json(const struct delivery *d)
     if (set(o, "body_size", json_integer((json_int_t)d->body_size)) < 0 ||
         set(o, "truncated", json_boolean(d->truncated)) < 0 ||
         set(o, "remote_addr", json_string(d->remote_addr)) < 0 ||
-        set(o, "response", d->status ? json_pack("{si}", "status", d->status)
-                                      : json_pack("{sn}", "status")) < 0)
+        set(o, "response", json_pack("{so sI so so}", "status",
+                                     d->status ? json_integer(d->status) : json_null(),
+                                     "delay_ms", (json_int_t)d->delay_ms, "fault", opt_string(d->fault),
+                                     "rule", d->rule >= 0 ? json_integer(d->rule) : json_null())) < 0)
         goto fail;
+    if (d->responded_us) {
+        buf_reset(&tmp);
+        if (encode_rfc3339_us(&tmp, d->responded_us) < 0 ||
+            set(o, "responded_at", json_stringn(tmp.data, tmp.len)) < 0)
+            goto fail;
+    } else if (set(o, "responded_at", json_null()) < 0) {
+        goto fail;
+    }
     json_t *sig = json_object();
     if (set(o, "signature", sig) < 0)
         goto fail;
@@ -202,6 +216,13 @@ json_t *delivery_to_json(const struct delivery *d)
     }
     if (set(sch, "status", json_string(d->schema_status ? d->schema_status : "not_configured")) < 0 ||
         set(sch, "schema", opt_string(d->schema_name)) < 0 || set(sch, "errors", errors) < 0)
+        goto fail;
+    if (set(o, "message_key", opt_string(d->message_key)) < 0 ||
+        set(o, "attempt", d->attempt > 0 ? json_integer(d->attempt) : json_null()) < 0 ||
+        set(o, "since_previous_ms", d->since_previous_us >= 0
+                                        ? json_real((double)(d->since_previous_us / 1000) +
+                                                    (double)(d->since_previous_us % 1000) / 1000.0)
+                                        : json_null()) < 0)
         goto fail;
     buf_finish(&tmp);
     return o;

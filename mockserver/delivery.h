@@ -7,7 +7,8 @@
  *   id, received_at, endpoint, method, path, query, headers [[name, value]...],
  *   body | body_base64, body_size, truncated, remote_addr, response {status},
  *   signature {scheme, status, reason, secret_index}, message_id, event,
- *   schema {status, schema, errors}. */
+ *   schema {status, schema, errors}; response also has delay_ms, fault and rule, and
+ *   responded_at, message_key, attempt, since_previous_ms follow. */
 #ifndef WEBHOOKY_DELIVERY_H
 #define WEBHOOKY_DELIVERY_H
 
@@ -43,6 +44,17 @@ struct delivery {
     char *schema_status;  /* "valid", "invalid", "no_schema", "not_json", "error" */
     char *schema_name;    /* the schema file used, "person.created.json" */
     char *schema_errors;  /* JSON text: [{"pointer", "keyword", "message"}, ...] */
+    /* what the response script gave it */
+    char *fault;          /* owned; "reset", "hang", ... or NULL when it was answered */
+    int rule;             /* index of the script rule that answered; -1: the default answer */
+    int64_t delay_ms;     /* delay applied before the answer (or how long a hang held) */
+    int64_t responded_us; /* wall clock when the answer or fault went out; 0: not yet/unknown */
+    bool respond_now;     /* private to the receiver: answered right after the commit, so the
+                             store takes the commit time as responded_us */
+    /* its place among its message's attempts */
+    char *message_key;    /* owned; message_id, the endpoint's message_key, or a body hash */
+    int64_t attempt;      /* 1, 2, ...; 0: unknown (stored before attempts were counted) */
+    int64_t since_previous_us; /* time since the message's previous attempt; -1: first */
 };
 
 /* A new, empty delivery (all strings NULL, limits unset), or NULL on out of memory. */

@@ -318,6 +318,12 @@ static char *string_at(json_t *doc, const char *ptr)
 char *schema_set_event(const schema_set *s, const struct delivery *d, json_t *doc)
 {
     char *event = NULL;
+    if (!s) {
+        static const char *const defaults[] = {"/eventName", "/event", "/type"};
+        for (size_t i = 0; i < 3 && !event; i++)
+            event = string_at(doc, defaults[i]);
+        return event;
+    }
     if (s->rule.header) {
         size_t n = 0;
         const char *v = delivery_header(d, s->rule.header, &n);

@@ -45,8 +45,8 @@ bool schema_set_required(const schema_set *s);
 /* How many schema files are loaded. */
 size_t schema_set_count(const schema_set *s);
 
-/* The event name of a delivery: from the rule, or else the first of /eventName, /event, /type
- * that holds a string. doc is the parsed body or NULL. A new string (free it), or NULL. */
+/* The event name of a delivery: from the rule (s NULL: no rule), or else the first of
+ * /eventName, /event, /type that holds a string. doc is the parsed body or NULL. A new string (free it), or NULL. */
 char *schema_set_event(const schema_set *s, const struct delivery *d, json_t *doc);
 
 /* The schema for an event (borrowed from the set, valid while the caller holds a reference),

@@ -32,6 +32,8 @@
 /* Twenty nonces remembered per endpoint for replay detection. */
 #define NONCES_KEPT 16384
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* Messages whose attempts are counted per endpoint (older ones start again at attempt 1). */
+#define MESSAGES_KEPT 100000
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
 #define CONNECTION_MEMORY (32u * 1024u)
 
@@ -69,7 +71,7 @@ enum MHD_Result server_respond(struct MHD_Connection *conn, unsigned status,
 
 enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v)
 {
-    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(v);
     if (!text)
         return server_respond(conn, 500, "application/json", "{\"error\":\"out of memory\"}\n",
@@ -166,6 +168,9 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
             json_object_set_new(o, "status", d->status ? json_integer(d->status) : json_null());
             json_object_set_new(o, "body_size", json_integer((json_int_t)d->body_size));
             json_object_set_new(o, "truncated", json_boolean(d->truncated));
+            json_object_set_new(o, "fault", d->fault ? json_string(d->fault) : json_null());
+            json_object_set_new(o, "delay_ms", json_integer(d->delay_ms));
+            json_object_set_new(o, "attempt", json_integer(d->attempt));
             json_object_set_new(o, "duration_ms", json_real((double)duration_us / 1000.0));
         }
         char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -187,8 +192,12 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
         }
         if (d->status)
             buf_printf(&line, " %d", d->status);
-        else
+        if (d->fault)
+            buf_printf(&line, " %s", d->fault);
+        else if (!d->status)
             buf_append_str(&line, " closed");
+        if (d->delay_ms)
+            buf_printf(&line, " delay=%lldms", (long long)d->delay_ms);
         buf_printf(&line, " %lluB %.2fms endpoint=%s id=%lld%s\n",
                    (unsigned long long)d->body_size, (double)duration_us / 1000.0,
                    d->endpoint ? d->endpoint : "-", (long long)req->job.result,
@@ -237,7 +246,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!req)
         return;
     int64_t duration = timer_now_us() - req->start_us;
-    if (req->kind == REQ_DELIVERY && req->state == RS_ANSWERED) {
+    /* every delivery the writer has taken is counted and logged, however its connection ended */
+    if (req->kind == REQ_DELIVERY && req->state >= RS_READY) {
         if (req->job.rc == 0) {
             metrics_observe_delivery(s->metrics, req->slot, req->d->status, req->d->body_size,
                                      duration);
@@ -254,6 +264,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     }
     if (req->kind == REQ_ADMIN)
         admin_request_done(s, req);
+    else
+        respond_request_done(s, req);
+    buf_finish(&req->admin_body);
     delivery_destroy(req->d);
     free(req->uri);
     free(req);
@@ -391,38 +404,100 @@ static int capture_head(server *s, struct request *req, const char *method)
     return 0;
 }
 
-/* The idempotency key the endpoint's config points at: a header, or a string or number at a
- * JSON pointer into the body. Left NULL when absent. */
-static int find_message_id(const struct endpoint_config *ep, struct delivery *d)
+/* The string or whole number at a JSON pointer, as a new string; NULL when absent. */
+static char *key_at(json_t *doc, const char *pointer)
 {
-    if (!ep || !ep->message_id)
-        return 0;
-    free(d->message_id); /* the endpoint's option wins over the scheme's own key */
-    d->message_id = NULL;
-    if (ep->message_id[0] != '/') {
+    json_t *v = doc ? jsonptr_get(doc, pointer) : NULL;
+    char num[32];
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_integer(v)) {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return strdup(num);
+    }
+    return NULL;
+}
+
+/* A header's value, or the string or number at a JSON pointer into the body ("/..."), as a
+ * new string in *ret (left NULL when absent). */
+static int key_from(const char *where, const struct delivery *d, json_t *doc, char **ret)
+{
+    *ret = NULL;
+    if (where[0] != '/') {
         size_t n = 0;
-        const char *v = delivery_header(d, ep->message_id, &n);
-        if (v && !(d->message_id = strndup(v, n)))
+        const char *v = delivery_header(d, where, &n);
+        if (v && !(*ret = strndup(v, n)))
             return -ENOMEM;
         return 0;
     }
-    if (d->truncated || !d->body.len)
+    if (doc && !(*ret = key_at(doc, where)) && json_is_string(jsonptr_get(doc, where)))
+        return -ENOMEM;
+    return 0;
+}
+
+/* The idempotency key the endpoint's config points at (it wins over the scheme's own). */
+static int find_message_id(const struct endpoint_config *ep, struct delivery *d, json_t *doc)
+{
+    if (!ep || !ep->message_id)
         return 0;
-    json_t *doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY, NULL);
-    json_t *v = doc ? jsonptr_get(doc, ep->message_id) : NULL;
-    char num[32];
-    const char *text = NULL;
-    if (json_is_string(v)) {
-        text = json_string_value(v);
-    } else if (json_is_integer(v)) {
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        text = num;
+    free(d->message_id);
+    d->message_id = NULL;
+    return key_from(ep->message_id, d, doc, &d->message_id);
+}
+
+/* What groups a delivery with the other attempts of its message: its message id, else the
+ * endpoint's message_key, else a hash of its path and body. */
+static int find_message_key(const struct endpoint_config *ep, struct delivery *d, json_t *doc)
+{
+    if (d->message_id)
+        return (d->message_key = strdup(d->message_id)) ? 0 : -ENOMEM;
+    if (ep && ep->message_key) {
+        int r = key_from(ep->message_key, d, doc, &d->message_key);
+        if (r < 0 || d->message_key)
+            return r;
     }
-    int r = 0;
-    if (text && !(d->message_id = strdup(text)))
-        r = -ENOMEM;
-    json_decref(doc);
-    return r;
+    unsigned char md[32];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, d->path, strlen(d->path)) != 1 ||
+        EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
+        (d->body.len && EVP_DigestUpdate(ctx, d->body.data, d->body.len) != 1) ||
+        EVP_DigestFinal_ex(ctx, md, NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return -ENOMEM;
+    }
+    EVP_MD_CTX_free(ctx);
+    char key[5 + 32 + 1] = "body:";
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < 16; i++) {
+        key[5 + 2 * i] = hex[md[i] >> 4];
+        key[5 + 2 * i + 1] = hex[md[i] & 15];
+    }
+    key[37] = '\0';
+    return (d->message_key = strdup(key)) ? 0 : -ENOMEM;
+}
+
+/* The body as JSON when something needs it (a schema, a key pointer, a script); NULL when it
+ * is not JSON, truncated or empty. Integers beyond 64 bits are still JSON: read as numbers. */
+static json_t *parse_body(const struct delivery *d)
+{
+    if (d->truncated || !d->body.len)
+        return NULL;
+    json_error_t je;
+    json_t *doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!doc && json_error_code(&je) == json_error_numeric_overflow)
+        doc = json_loadb(d->body.data, d->body.len,
+                         JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    return doc;
+}
+
+static bool needs_body(server *s, const struct request *req)
+{
+    const struct endpoint_config *ep = req->ep;
+    if (ep && (ep->schemas || (ep->message_id && ep->message_id[0] == '/') ||
+               (ep->message_key && ep->message_key[0] == '/')))
+        return true;
+    return atomic_load(&s->scripted[req->slot]);
 }
 
 /* The endpoint's signature verdict, stored with the delivery; a Twenty nonce seen before on
@@ -473,21 +548,15 @@ schema_set *server_schemas_acquire(server *s, size_t slot)
 }
 
 /* The delivery's event name and its schema verdict, for endpoints with "schemas". */
-static int check_schema(server *s, struct request *req)
+static int check_schema(server *s, struct request *req, json_t *doc)
 {
     struct delivery *d = req->d;
-    if (!req->ep || !req->ep->schemas)
+    if (!req->ep || !req->ep->schemas) {
+        /* no schemas: the event is still looked for (scripts match on it); NULL when none */
+        d->event = doc ? schema_set_event(NULL, d, doc) : NULL;
         return 0;
-    schema_set *ss = server_schemas_acquire(s, req->slot);
-    json_t *doc = NULL;
-    if (!d->truncated && d->body.len) {
-        json_error_t je;
-        doc = json_loadb(d->body.data, d->body.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
-        /* integers beyond 64 bits are still JSON: read them as numbers */
-        if (!doc && json_error_code(&je) == json_error_numeric_overflow)
-            doc = json_loadb(d->body.data, d->body.len,
-                             JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
     }
+    schema_set *ss = server_schemas_acquire(s, req->slot);
     d->event = schema_set_event(ss, d, doc);
     const char *name = NULL;
     const jsonschema *js = schema_set_find(ss, d->event, &name);
@@ -525,7 +594,6 @@ static int check_schema(server *s, struct request *req)
         (!(d->schema_status = strdup(status)) || (name && !(d->schema_name = strdup(name)))))
         r = -ENOMEM;
     req->schema_failed = failed;
-    json_decref(doc);
     schema_set_unref(ss);
     return r;
 }
@@ -547,17 +615,38 @@ static enum MHD_Result park(server *s, struct request *req)
         d->status = MHD_HTTP_OK;
         d->body_size = d->body.len;
     }
-    if (verify_signature(s, req) < 0 || find_message_id(req->ep, d) < 0 ||
-        check_schema(s, req) < 0)
-        return MHD_NO;
-    if (req->rejected && d->status == MHD_HTTP_OK)
+    json_t *doc = needs_body(s, req) ? parse_body(d) : NULL;
+    int r = verify_signature(s, req);
+    if (r == 0)
+        r = find_message_id(req->ep, d, doc);
+    if (r == 0)
+        r = check_schema(s, req, doc);
+    if (r == 0)
+        r = find_message_key(req->ep, d, doc);
+    if (r == 0 && req->rejected && d->status == MHD_HTTP_OK)
         d->status = MHD_HTTP_UNAUTHORIZED;
+    if (r == 0)
+        r = respond_plan(s, req, doc);
+    json_decref(doc);
+    if (r < 0)
+        return MHD_NO;
+    req->parked_us = timer_now_us();
     req->job.kind = WRITER_INSERT;
     req->job.delivery = d;
     return server_park_job(s, req);
 }
 
-static enum MHD_Result answer(server *s, struct request *req)
+/* A scripted body is sent as JSON when it is a JSON object, array or string. */
+bool server_looks_like_json(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t'))
+        i++;
+    return i < len && (text[i] == '{' || text[i] == '[' || text[i] == '"');
+}
+
+enum MHD_Result server_answer(server *s, struct request *req, unsigned status,
+                              const struct script_rule *rule)
 {
     struct delivery *d = req->d;
     req->state = RS_ANSWERED;
@@ -567,29 +656,47 @@ static enum MHD_Result answer(server *s, struct request *req)
                                     strerror(-req->job.rc));
     }
     char body[200];
-    int n;
-    if (req->bad_request)
-        n = snprintf(body, sizeof(body), "{\"ok\":false,\"id\":%lld,\"error\":\"%s\"}\n",
-                     (long long)req->job.result, req->bad_request);
-    else if (d->status == MHD_HTTP_UNAUTHORIZED && req->rejected)
-        n = snprintf(body, sizeof(body),
-                     "{\"ok\":false,\"id\":%lld,\"error\":\"signature %s\"}\n",
-                     (long long)req->job.result, sig_status_name(req->sig_status));
-    else if (req->too_large)
-        n = snprintf(body, sizeof(body),
-                     "{\"ok\":false,\"id\":%lld,\"error\":\"body larger than %zu bytes\"}\n",
-                     (long long)req->job.result, s->opts.max_body);
-    else
-        n = snprintf(body, sizeof(body), "{\"ok\":true,\"id\":%lld}\n",
-                     (long long)req->job.result);
+    int n = 0;
+    const char *text = body;
+    size_t len;
+    if (rule && rule->body) {
+        text = rule->body;
+        len = rule->body_len;
+    } else {
+        if (req->bad_request)
+            n = snprintf(body, sizeof(body), "{\"ok\":false,\"id\":%lld,\"error\":\"%s\"}\n",
+                         (long long)req->job.result, req->bad_request);
+        else if (d->status == MHD_HTTP_UNAUTHORIZED && req->rejected)
+            n = snprintf(body, sizeof(body),
+                         "{\"ok\":false,\"id\":%lld,\"error\":\"signature %s\"}\n",
+                         (long long)req->job.result, sig_status_name(req->sig_status));
+        else if (req->too_large)
+            n = snprintf(body, sizeof(body),
+                         "{\"ok\":false,\"id\":%lld,\"error\":\"body larger than %zu bytes\"}\n",
+                         (long long)req->job.result, s->opts.max_body);
+        else
+            n = snprintf(body, sizeof(body), "{\"ok\":%s,\"id\":%lld}\n",
+                         status >= 200 && status < 300 ? "true" : "false",
+                         (long long)req->job.result);
+        len = (size_t)n;
+    }
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    bool typed = false;
+    for (size_t i = 0; rule && i < rule->n_headers; i++) {
+        MHD_add_response_header(resp, rule->headers[i].name, rule->headers[i].value);
+        if (strcasecmp(rule->headers[i].name, "Content-Type") == 0)
+            typed = true;
+    }
+    if (!typed)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                server_looks_like_json(text, len) ? "application/json"
+                                                           : "text/plain; charset=utf-8");
     if (req->too_large || req->bad_request)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)d->status, resp);
+    enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
     return r;
 }
@@ -652,7 +759,10 @@ static enum MHD_Result handle_delivery(server *s, struct request *req, const cha
             return MHD_NO; /* recorded; the connection is closed */
         }
         *upload_data_size = 0;
-        return answer(s, req);
+        return respond_act(s, req);
+    case RS_ACTING:
+        *upload_data_size = 0;
+        return MHD_YES; /* a scripted delay, hang or dribble runs; its timer resumes us */
     case RS_ANSWERED:
         *upload_data_size = 0;
         return MHD_YES;
@@ -743,6 +853,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         return;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* our handler closes connections on purpose (scripted faults); the access log says so */
+    if (strncmp(msg, "Application reported internal error", 35) == 0)
+        return;
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
@@ -811,6 +924,7 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     pthread_mutex_init(&s->wait_lock, NULL);
     pthread_mutex_init(&s->inflight_lock, NULL);
     pthread_cond_init(&s->inflight_cond, NULL);
+    pthread_mutex_init(&s->act_lock, NULL);
     unsigned threads = opts->threads ? opts->threads : default_threads();
     s->pool_max = threads + 2;
     int r = 0;
@@ -845,6 +959,18 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     }
     for (size_t i = 0; i < opts->config->n_endpoints; i++)
         s->schemas[i + 1] = schema_set_ref(opts->config->endpoints[i].schemas);
+    size_t slots = opts->config->n_endpoints + 1;
+    if (!(s->responders = calloc(slots, sizeof(*s->responders))) ||
+        !(s->scripted = calloc(slots, sizeof(*s->scripted)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < slots; i++) {
+        script *sc = i ? opts->config->endpoints[i - 1].responses : opts->respond;
+        if ((r = script_state_create(sc, MESSAGES_KEPT, &s->responders[i], err)) < 0)
+            goto fail;
+        atomic_store(&s->scripted[i], sc != NULL);
+    }
     if ((r = metrics_create(opts->config, &s->metrics, err)) < 0 ||
         (r = timers_create(&s->timers, err)) < 0 ||
         (r = writer_create(s->db_uri, opts->sync_full ? STORE_SYNC_FULL : 0, admin_on_commit, s,
@@ -941,6 +1067,7 @@ void server_stop(server *s)
     }
     if (s->mhd) {
         admin_wake_all(s);
+        respond_stop_all(s); /* scripted waits end now: delays answer, hangs close */
         /* let requests in flight finish, for at most 2 s */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
@@ -951,6 +1078,7 @@ void server_stop(server *s)
             ;
         pthread_mutex_unlock(&s->inflight_lock);
         admin_wake_all(s);
+        respond_stop_all(s);
         /* nothing parked in the writer may be resumed after the daemon is gone */
         writer_seal(s->writer);
         writer_flush(s->writer);
@@ -968,6 +1096,11 @@ void server_stop(server *s)
         schema_set_unref(s->schemas[i]);
     free(s->schemas);
     pthread_mutex_destroy(&s->schemas_lock);
+    for (size_t i = 0; s->responders && i <= s->opts.config->n_endpoints; i++)
+        script_state_destroy(s->responders[i]);
+    free(s->responders);
+    free(s->scripted);
+    pthread_mutex_destroy(&s->act_lock);
     for (size_t i = 0; i < s->pool_n_free; i++)
         store_close(s->pool_free[i]);
     free(s->pool_free);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "script.h"
 #include "wh_error.h"
 
 typedef struct server server;
@@ -33,6 +34,7 @@ struct server_options {
     unsigned connection_limit;   /* concurrent connections; 0 picks the default (1000) */
     unsigned connection_timeout_s; /* idle/slow connection timeout; 0 picks the default (30) */
     bool sync_full;              /* fsync every commit (power-loss durability) */
+    struct script *respond;      /* borrowed; the catch-all's response script, NULL: 200 */
 };
 
 /* Fill opts with the defaults (127.0.0.1:8787, webhooky.db, 10 MiB, text log). */

@@ -10,6 +10,7 @@
 #include "delivery.h"
 #include "filter.h"
 #include "metrics.h"
+#include "script.h"
 #include "server.h"
 #include "store.h"
 #include "timer.h"
@@ -33,7 +34,8 @@ struct waiter {
 };
 
 enum req_kind { REQ_DELIVERY, REQ_ADMIN };
-enum req_state { RS_NEW, RS_BODY, RS_PARKED, RS_READY, RS_ANSWERED };
+/* RS_ACTING: committed, and parked again while a scripted delay, hang or dribble runs */
+enum req_state { RS_NEW, RS_BODY, RS_PARKED, RS_READY, RS_ACTING, RS_ANSWERED };
 
 struct request {
     server *srv;
@@ -56,8 +58,22 @@ struct request {
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
 
+    /* the scripted response (respond.c) */
+    struct script_choice choice; /* choice.script: a reference, released at completion */
+    int64_t parked_us;    /* monotonic, when the whole request had been read */
+    int64_t act_start_us; /* monotonic, when a hang or dribble began */
+    bool delay_done;      /* the scripted delay has passed */
+    bool act_stop;        /* shutting down: end the act now (guarded by server.act_lock) */
+    bool act_linked;      /* in server.acting (guarded by server.act_lock) */
+    struct request *act_prev, *act_next;
+    struct timer_entry act_timer;
+    struct buf raw;       /* dribble: the whole response as bytes; raw_off of them sent */
+    size_t raw_off, raw_chunk;
+    int64_t raw_step_us;
+
     /* admin */
-    uint64_t admin_body_len; /* bytes of an admin request body, discarded */
+    struct buf admin_body; /* an admin request's body (PUT of a script), up to ADMIN_MAX_BODY */
+    uint64_t admin_body_len;
     struct waiter wait;
 };
 
@@ -95,6 +111,14 @@ struct server {
     unsigned inflight;
 
     unsigned char token_digest[32]; /* SHA-256 of the admin token */
+
+    /* scripted responses: per metrics slot (0: the catch-all), never NULL while running */
+    script_state **responders;
+    atomic_bool *scripted; /* per slot: it has a script (the body is parsed for its matches) */
+    /* requests parked on a scripted delay, hang or dribble, for shutdown */
+    pthread_mutex_t act_lock;
+    struct request *acting;
+    bool acts_stopped; /* shutting down: scripted waits are skipped */
 };
 
 /* Borrow a reader store for the calling thread; -errno on failure. */
@@ -117,6 +141,32 @@ enum MHD_Result server_park_job(server *s, struct request *req);
 
 /* A new reference to the slot's current schema set (NULL when it has none). */
 struct schema_set *server_schemas_acquire(server *s, size_t slot);
+
+/* respond.c: pick the delivery's scripted response (before it is stored): fills its status,
+ * fault, rule, planned delay, message key and attempt. doc is the parsed body or NULL. */
+int respond_plan(server *s, struct request *req, json_t *doc);
+/* respond.c: act out the plan once the row is committed (state RS_READY): answer, wait, or
+ * fault. Returns what the access handler returns. */
+enum MHD_Result respond_act(server *s, struct request *req);
+/* respond.c: the request is complete: stop its timer and release its choice. */
+void respond_request_done(server *s, struct request *req);
+/* respond.c: end every parked act now (shutdown): each connection is closed. */
+void respond_stop_all(server *s);
+/* server.c: is a scripted body JSON (an object, array or string)? It is then sent as such. */
+bool server_looks_like_json(const char *text, size_t len);
+/* server.c: the default answer's JSON, or the error answer when the row was not stored. */
+enum MHD_Result server_answer(server *s, struct request *req, unsigned status,
+                              const struct script_rule *rule);
+
+/* admin.c: helpers for the other admin routes. A query argument (borrowed) or NULL; the first
+ * argument not in the NULL-terminated `known`, or NULL; a 405 naming what is allowed. */
+const char *admin_arg(struct request *req, const char *key);
+const char *admin_unknown_arg(struct request *req, const char *const *known);
+enum MHD_Result admin_method_not_allowed(struct request *req, const char *allow);
+/* admin_script.c: /api/endpoints[/NAME[/responses|/reset]] and /api/messages. `api` is the
+ * path after /_webhooky/api. */
+enum MHD_Result admin_script_route(server *s, struct request *req, const char *method,
+                                   const char *api);
 
 /* admin.c: handle one call of the access handler for a /_webhooky/ request. */
 enum MHD_Result admin_handle(server *s, struct request *req, const char *method,

@@ -8,11 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 struct store {
     sqlite3 *db;
@@ -21,6 +22,7 @@ struct store {
     sqlite3_stmt *insert;
     sqlite3_stmt *begin;
     sqlite3_stmt *commit;
+    sqlite3_stmt *set_response; /* prepared on first use */
     char path[512];
 };
 
@@ -47,7 +49,14 @@ static const char schema_sql[] =
     " schema_status TEXT,"
     " schema_name TEXT,"
     " schema_errors TEXT,"
-    " body BLOB NOT NULL"
+    " body BLOB NOT NULL,"
+    " fault TEXT,"
+    " rule INTEGER,"
+    " delay_ms INTEGER,"
+    " responded_us INTEGER,"
+    " message_key TEXT,"
+    " attempt INTEGER,"
+    " since_previous_us INTEGER"
     ");"
     /* the highest id ever assigned, kept when deletes remove the newest rows */
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
@@ -65,12 +74,21 @@ static const char *const upgrades[] = {
     "ALTER TABLE deliveries ADD COLUMN schema_status TEXT;"
     "ALTER TABLE deliveries ADD COLUMN schema_name TEXT;"
     "ALTER TABLE deliveries ADD COLUMN schema_errors TEXT;",
+    /* 3 -> 4: scripted responses and attempts per message */
+    "ALTER TABLE deliveries ADD COLUMN fault TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN rule INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN delay_ms INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN responded_us INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN message_key TEXT;"
+    "ALTER TABLE deliveries ADD COLUMN attempt INTEGER;"
+    "ALTER TABLE deliveries ADD COLUMN since_previous_us INTEGER;",
 };
 
 #define COLUMNS                                                                                 \
     "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
     "remote_addr, status, body, sig_scheme, sig_status, sig_reason, sig_secret_index, "        \
-    "message_id, event, schema_status, schema_name, schema_errors"
+    "message_id, event, schema_status, schema_name, schema_errors, fault, rule, delay_ms, "     \
+    "responded_us, message_key, attempt, since_previous_us"
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -254,9 +272,12 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
                                 "INSERT INTO deliveries (received_us, endpoint, method, path, "
                                 "query, headers, body_size, truncated, remote_addr, status, body, "
                                 "id, sig_scheme, sig_status, sig_reason, sig_secret_index, "
-                                "message_id, event, schema_status, schema_name, schema_errors) "
+                                "message_id, event, schema_status, schema_name, schema_errors, "
+                                "fault, rule, delay_ms, responded_us, message_key, attempt, "
+                                "since_previous_us) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                                "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                                "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
+                                "?26, ?27, ?28)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT,
@@ -283,6 +304,7 @@ void store_close(store *s)
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
+    sqlite3_finalize(s->set_response);
     sqlite3_close_v2(s->db);
     free(s);
 }
@@ -357,6 +379,30 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     bind_text(st, 19, d->schema_status);
     bind_text(st, 20, d->schema_name);
     bind_text(st, 21, d->schema_errors);
+    bind_text(st, 22, d->fault);
+    if (d->rule >= 0)
+        sqlite3_bind_int(st, 23, d->rule);
+    else
+        sqlite3_bind_null(st, 23);
+    sqlite3_bind_int64(st, 24, d->delay_ms);
+    if (d->respond_now && !d->responded_us) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        d->responded_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    }
+    if (d->responded_us)
+        sqlite3_bind_int64(st, 25, d->responded_us);
+    else
+        sqlite3_bind_null(st, 25);
+    bind_text(st, 26, d->message_key);
+    if (d->attempt > 0)
+        sqlite3_bind_int64(st, 27, d->attempt);
+    else
+        sqlite3_bind_null(st, 27);
+    if (d->since_previous_us >= 0)
+        sqlite3_bind_int64(st, 28, d->since_previous_us);
+    else
+        sqlite3_bind_null(st, 28);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -447,6 +493,16 @@ static int read_row(sqlite3_stmt *st, struct delivery *d)
     d->schema_status = dup_column(st, 18);
     d->schema_name = dup_column(st, 19);
     d->schema_errors = dup_column(st, 20);
+    free(d->fault);
+    free(d->message_key);
+    d->fault = dup_column(st, 21);
+    d->rule = sqlite3_column_type(st, 22) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 22);
+    d->delay_ms = sqlite3_column_int64(st, 23);
+    d->responded_us = sqlite3_column_int64(st, 24);
+    d->message_key = dup_column(st, 25);
+    d->attempt = sqlite3_column_int64(st, 26);
+    d->since_previous_us =
+        sqlite3_column_type(st, 27) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 27);
     d->id = sqlite3_column_int64(st, 0);
     d->received_us = sqlite3_column_int64(st, 1);
     d->endpoint = dup_column(st, 2);
@@ -625,5 +681,64 @@ int store_last_id(store *s, int64_t *ret, struct wh_error *err)
                          "coalesce((SELECT value FROM meta WHERE key = 'last_id'), 0))");
     int r = scalar(s, &sql, NULL, ret, err, "reading the last id");
     buf_finish(&sql);
+    return r;
+}
+
+int store_set_response(store *s, int64_t id, int64_t delay_ms, int64_t responded_us,
+                       struct wh_error *err)
+{
+    if (!s->set_response) {
+        int rc = sqlite3_prepare_v3(s->db,
+                                    "UPDATE deliveries SET delay_ms = ?2, responded_us = ?3 "
+                                    "WHERE id = ?1",
+                                    -1, SQLITE_PREPARE_PERSISTENT, &s->set_response, NULL);
+        if (rc != SQLITE_OK)
+            return fail(s, rc, err, "preparing an update");
+    }
+    sqlite3_bind_int64(s->set_response, 1, id);
+    sqlite3_bind_int64(s->set_response, 2, delay_ms);
+    sqlite3_bind_int64(s->set_response, 3, responded_us);
+    return step_done(s, s->set_response, err, "recording a response");
+}
+
+int store_foreach_attempt(store *s, const struct delivery_filter *f, store_attempt_fn fn,
+                          void *arg, struct wh_error *err)
+{
+    struct buf sql;
+    buf_init(&sql, 0);
+    buf_append_str(&sql, "SELECT id, received_us, endpoint, message_key, message_id, status, "
+                         "fault, delay_ms, rule, attempt, since_previous_us FROM deliveries");
+    where_sql(&sql, f);
+    buf_append_str(&sql, " ORDER BY id ASC");
+    sqlite3_stmt *st = NULL;
+    int r = prepare(s, &sql, &st, err);
+    buf_finish(&sql);
+    if (r < 0)
+        return r;
+    where_bind(st, f);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_attempt a = {
+            .id = sqlite3_column_int64(st, 0),
+            .received_us = sqlite3_column_int64(st, 1),
+            .endpoint = (const char *)sqlite3_column_text(st, 2),
+            .message_key = (const char *)sqlite3_column_text(st, 3),
+            .message_id = (const char *)sqlite3_column_text(st, 4),
+            .status = sqlite3_column_int(st, 5),
+            .fault = (const char *)sqlite3_column_text(st, 6),
+            .delay_ms = sqlite3_column_int64(st, 7),
+            .rule = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 8),
+            .attempt = sqlite3_column_int64(st, 9),
+            .since_previous_us = sqlite3_column_type(st, 10) == SQLITE_NULL
+                                     ? -1
+                                     : sqlite3_column_int64(st, 10),
+        };
+        if ((r = fn(arg, &a)) != 0)
+            goto out;
+    }
+    if (rc != SQLITE_DONE)
+        r = fail(s, rc, err, "reading attempts");
+out:
+    sqlite3_finalize(st);
     return r;
 }

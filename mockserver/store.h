@@ -50,6 +50,24 @@ void store_rollback(store *s);
 /* Insert a delivery; on success d->id is set. The delivery stays the caller's. */
 int store_insert(store *s, struct delivery *d, struct wh_error *err);
 
+/* Record when a delayed or faulted delivery was answered and the delay actually applied. */
+int store_set_response(store *s, int64_t id, int64_t delay_ms, int64_t responded_us,
+                       struct wh_error *err);
+
+/* One delivery as an attempt of its message: the columns the messages view needs, without
+ * headers or body. Strings are borrowed for the call and may be NULL. */
+struct store_attempt {
+    int64_t id, received_us;
+    const char *endpoint, *message_key, *message_id, *fault;
+    int status, rule;
+    int64_t delay_ms, attempt, since_previous_us;
+};
+typedef int (*store_attempt_fn)(void *arg, const struct store_attempt *a);
+
+/* Call fn for each delivery the filter selects (limit and order ignored), oldest first. */
+int store_foreach_attempt(store *s, const struct delivery_filter *f, store_attempt_fn fn,
+                          void *arg, struct wh_error *err);
+
 /* Delete the deliveries the filter selects (limit and order ignored); *ret_n gets the count. */
 int store_delete(store *s, const struct delivery_filter *f, int64_t *ret_n, struct wh_error *err);
 

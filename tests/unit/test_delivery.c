@@ -237,7 +237,9 @@ START_TEST(test_json_shape)
     static const char *const keys[] = {"id",        "received_at", "endpoint",    "method",
                                        "path",      "query",       "headers",     "body",
                                        "body_size", "truncated",   "remote_addr", "response",
-                                       "signature", "message_id", "event", "schema"};
+                                       "signature", "message_id", "event", "schema",
+                                       "responded_at", "message_key", "attempt",
+                                       "since_previous_ms"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         ck_assert_msg(json_object_get(j, keys[i]) != NULL, "missing key %s", keys[i]);
     ck_assert_uint_eq(json_object_size(j), sizeof(keys) / sizeof(keys[0]));
@@ -270,6 +272,13 @@ START_TEST(test_json_shape)
     ck_assert(json_is_object(resp));
     ck_assert(json_is_integer(json_object_get(resp, "status")));
     ck_assert_int_eq(json_integer_value(json_object_get(resp, "status")), 202);
+    /* answered by the default (no script): no fault, no rule, no delay */
+    ck_assert(json_is_null(json_object_get(resp, "fault")));
+    ck_assert(json_is_null(json_object_get(resp, "rule")));
+    ck_assert_int_eq(json_integer_value(json_object_get(resp, "delay_ms")), 0);
+    ck_assert(json_is_null(json_object_get(j, "responded_at")));
+    ck_assert(json_is_null(json_object_get(j, "attempt")));
+    ck_assert(json_is_null(json_object_get(j, "since_previous_ms")));
 
     json_t *h = json_object_get(j, "headers");
     ck_assert(json_is_array(h));
@@ -391,6 +400,34 @@ START_TEST(test_json_no_status)
 }
 END_TEST
 
+START_TEST(test_json_scripted)
+{
+    /* what a script gave it, and its place among its message's attempts */
+    struct delivery *d = sample();
+    d->status = 0;
+    d->fault = strdup("reset");
+    d->rule = 1;
+    d->delay_ms = 250;
+    d->responded_us = d->received_us + 250000;
+    d->message_key = strdup("msg_1");
+    d->attempt = 3;
+    d->since_previous_us = 1500250;
+    json_t *j = delivery_to_json(d);
+    ck_assert_ptr_nonnull(j);
+    json_t *resp = json_object_get(j, "response");
+    ck_assert(json_is_null(json_object_get(resp, "status")));
+    ck_assert_str_eq(json_string_value(json_object_get(resp, "fault")), "reset");
+    ck_assert_int_eq(json_integer_value(json_object_get(resp, "rule")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(resp, "delay_ms")), 250);
+    ck_assert_str_eq(str_member(j, "responded_at"), "2026-11-27T06:39:54.373456Z");
+    ck_assert_str_eq(str_member(j, "message_key"), "msg_1");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "attempt")), 3);
+    ck_assert(json_real_value(json_object_get(j, "since_previous_ms")) == 1500.25);
+    json_decref(j);
+    delivery_destroy(d);
+}
+END_TEST
+
 START_TEST(test_json_hostile_bytes)
 {
     /* invalid UTF-8 in header names/values and the path still gives valid JSON text */
@@ -473,6 +510,7 @@ static Suite *delivery_suite(void)
     tcase_add_test(tc, test_json_utf8_body_with_nul);
     tcase_add_test(tc, test_json_truncated);
     tcase_add_test(tc, test_json_no_status);
+    tcase_add_test(tc, test_json_scripted);
     tcase_add_test(tc, test_json_hostile_bytes);
     suite_add_tcase(s, tc);
     return s;

@@ -134,6 +134,13 @@ static void assert_same(const struct delivery *a, const struct delivery *b)
     ck_assert_pstr_eq(a->sig_reason, b->sig_reason);
     ck_assert_int_eq(a->sig_secret_index, b->sig_secret_index);
     ck_assert_pstr_eq(a->message_id, b->message_id);
+    ck_assert_pstr_eq(a->fault, b->fault);
+    ck_assert_int_eq(a->rule, b->rule);
+    ck_assert_int_eq(a->delay_ms, b->delay_ms);
+    ck_assert_int_eq(a->responded_us, b->responded_us);
+    ck_assert_pstr_eq(a->message_key, b->message_key);
+    ck_assert_int_eq(a->attempt, b->attempt);
+    ck_assert_int_eq(a->since_previous_us, b->since_previous_us);
 }
 
 static struct delivery *rich_delivery(void)
@@ -162,6 +169,13 @@ static struct delivery *rich_delivery(void)
     d->sig_reason = xstrdup("none of 2 signatures matched");
     d->sig_secret_index = -1;
     d->message_id = xstrdup("72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    d->fault = xstrdup("partial");
+    d->rule = 2;
+    d->delay_ms = 1500;
+    d->responded_us = 1795000000123456;
+    d->message_key = xstrdup("72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    d->attempt = 3;
+    d->since_previous_us = 2000123;
     return d;
 }
 
@@ -718,6 +732,73 @@ START_TEST(test_upgrade_from_schema_1)
 }
 END_TEST
 
+/* A delivery answered later (a scripted delay) gets its delay and answer time afterwards;
+ * the attempts view reads them back with the grouping columns. */
+static int collect_attempt(void *arg, const struct store_attempt *a)
+{
+    struct store_attempt *out = arg;
+    out[a->id - 1] = *a;
+    out[a->id - 1].endpoint = NULL; /* borrowed strings end with the call */
+    out[a->id - 1].message_key = NULL;
+    out[a->id - 1].message_id = NULL;
+    out[a->id - 1].fault = NULL;
+    ck_assert_str_eq(a->message_key, a->id == 2 ? "k2" : "k1");
+    if (a->id == 2)
+        ck_assert_str_eq(a->fault, "hang");
+    else
+        ck_assert_ptr_null(a->fault);
+    return 0;
+}
+
+START_TEST(test_set_response_and_attempts)
+{
+    char path[128];
+    db_path(path, sizeof(path), "resp.db");
+    store *s = open_ok(path, STORE_CREATE);
+    struct wh_error err = {0};
+    struct delivery *a = make("ep", "POST", "{}");
+    a->message_key = xstrdup("k1");
+    a->attempt = 1;
+    a->status = 503;
+    a->rule = 0;
+    a->respond_now = true;
+    struct delivery *b = make("ep", "POST", "{}");
+    b->message_key = xstrdup("k2");
+    b->attempt = 1;
+    b->status = 0;
+    b->fault = xstrdup("hang");
+    b->rule = 1;
+    ck_assert_int_eq(store_insert(s, a, &err), 0);
+    ck_assert_int_eq(store_insert(s, b, &err), 0);
+    /* respond_now: the store took the time of the insert */
+    ck_assert_int_gt(a->responded_us, 1700000000000000);
+    ck_assert_int_eq(b->responded_us, 0);
+    ck_assert_int_eq(store_set_response(s, b->id, 1234, 1795000000000001, &err), 0);
+    struct delivery *got = NULL;
+    ck_assert_int_eq(store_get(s, b->id, &got, &err), 0);
+    ck_assert_int_eq(got->delay_ms, 1234);
+    ck_assert_int_eq(got->responded_us, 1795000000000001);
+    ck_assert_str_eq(got->fault, "hang");
+    ck_assert_int_eq(got->rule, 1);
+    delivery_destroy(got);
+
+    struct store_attempt seen[2];
+    memset(seen, 0, sizeof(seen));
+    struct delivery_filter f;
+    filter_init(&f);
+    ck_assert_int_eq(store_foreach_attempt(s, &f, collect_attempt, seen, &err), 0);
+    ck_assert_int_eq(seen[0].status, 503);
+    ck_assert_int_eq(seen[0].rule, 0);
+    ck_assert_int_eq(seen[0].attempt, 1);
+    ck_assert_int_eq(seen[0].since_previous_us, -1);
+    ck_assert_int_eq(seen[1].delay_ms, 1234);
+    ck_assert_int_eq(seen[1].status, 0);
+    delivery_destroy(a);
+    delivery_destroy(b);
+    store_close(s);
+}
+END_TEST
+
 START_TEST(test_create_is_idempotent)
 {
     char path[128];
@@ -889,6 +970,7 @@ static Suite *store_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_upgrade_from_schema_1);
+    tcase_add_test(tc, test_set_response_and_attempts);
     tcase_add_test(tc, test_ids_increase);
     tcase_add_test(tc, test_foreach);
     tcase_add_test(tc, test_foreach_stop);
