@@ -46,6 +46,31 @@ extern const struct cli_command cmd_health;
 extern const struct cli_command cmd_sign;
 extern const struct cli_command cmd_verify;
 extern const struct cli_command cmd_schema;
+extern const struct cli_command cmd_run;
+extern const struct cli_command cmd_conform;
+
+/* What `run` and `conform` share (cmd_run.c). */
+struct reporter;
+struct cli_scenarios {
+    const char **paths;        /* owned array of borrowed strings: files and folders */
+    size_t n_paths;
+    struct reporter **reporters; /* owned */
+    size_t n_reporters;
+    json_t *vars;              /* owned: --var NAME=VALUE */
+    const char *filter;        /* borrowed; NULL: every scenario */
+    const char *keep_db;       /* borrowed; NULL: in-memory databases */
+    unsigned jobs;
+    double timeout_scale;
+    int64_t max_interval_ms;   /* conform --max-interval-ms; 0: wait as the scenario says */
+};
+void cli_scenarios_init(struct cli_scenarios *a);
+void cli_scenarios_finish(struct cli_scenarios *a);
+/* Take one of --reporter (r), --jobs (j), --filter (f), --var (v), --keep-db (K),
+ * --timeout-scale (T): 1 taken, 0 not one of these, -1 after printing a usage error. */
+int cli_scenarios_option(const struct cli_command *cmd, struct cli_scenarios *a, int c,
+                         const char *arg);
+/* Find, load (all before any runs), run and report; returns the exit status. */
+int cli_scenarios_run(const struct cli_command *cmd, struct cli_scenarios *a, const char *title);
 
 /* What `sign` and `verify` share (cmd_sign.c): the scheme settings gathered from options into
  * the JSON object sig_config_parse reads, and reading a body or header file. */
