@@ -698,7 +698,8 @@ static int per_message(struct out *w, const struct dset *ds, const bool *mask, c
                         fail_one(w, id, "message %.60s: %.0f ms before attempt %zu after %.0f ms",
                                  grp->key, iv, k + 1, prev);
                 } else if (prev >= 0) {
-                    double f = (iv > 1 ? iv : 1) / (prev > 1 ? prev : 1);
+                    /* below 10 ms an interval is noise: immediate retries do not "grow" */
+                    double f = (iv > 10 ? iv : 10) / (prev > 10 ? prev : 10);
                     if ((lo && f < json_number_value(lo)) || (hi && f > json_number_value(hi)))
                         fail_one(w, id,
                                  "message %.60s: %.0f ms then %.0f ms before attempt %zu (x%.2f)",
