@@ -926,12 +926,13 @@ static void default_name(struct out *w, const char *kind, json_t *spec, json_t *
         buf_append_str(n, "intervals between attempts never shrink");
     else if (strcmp(kind, "interval_growth") == 0) {
         json_t *lo = json_object_get(spec, "min"), *hi = json_object_get(spec, "max");
-        buf_printf(n, "intervals grow by a factor within [%g, %s]", lo ? json_number_value(lo) : 0.0,
-                   hi ? "" : "inf");
-        if (hi) {
-            n->len -= 1;
-            buf_printf(n, "%g]", json_number_value(hi));
-        }
+        if (lo && hi)
+            buf_printf(n, "intervals grow by a factor within [%g, %g]", json_number_value(lo),
+                       json_number_value(hi));
+        else if (lo)
+            buf_printf(n, "intervals grow by a factor of at least %g", json_number_value(lo));
+        else
+            buf_printf(n, "intervals grow by a factor of at most %g", json_number_value(hi));
     } else if (strcmp(kind, "retry_after_honoured") == 0)
         buf_append_str(n, "Retry-After honoured");
     else if (strcmp(kind, "idempotency_key_constant") == 0)

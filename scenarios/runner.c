@@ -271,14 +271,14 @@ static int start_receiver(struct run *rn, struct wh_error *err)
 static int expand(struct run *rn, const char *text, char **ret, struct wh_error *err)
 {
     struct vars_ctx vc = {.vars = rn->sc->vars, .endpoints = rn->endpoints,
-                          .mock_url = rn->base};
+                          .mock_url = rn->base, .scenario_dir = rn->sc->dir};
     return vars_expand(&vc, text, ret, err);
 }
 
 static int expand_json(struct run *rn, json_t *in, json_t **ret, struct wh_error *err)
 {
     struct vars_ctx vc = {.vars = rn->sc->vars, .endpoints = rn->endpoints,
-                          .mock_url = rn->base};
+                          .mock_url = rn->base, .scenario_dir = rn->sc->dir};
     return vars_expand_json(&vc, in, ret, NULL, 0, err);
 }
 
@@ -286,6 +286,17 @@ static const char *endpoint_url(struct run *rn, const char *name)
 {
     json_t *u = name ? json_object_get(rn->endpoints, name) : rn->first_url;
     return u ? json_string_value(u) : NULL;
+}
+
+/* The webhooky executable (for `send` steps and for commands that call webhooky). */
+static void self_exe(const struct run *rn, char *exe, size_t size)
+{
+    if (rn->sh->opts->self_exe) {
+        snprintf(exe, size, "%s", rn->sh->opts->self_exe);
+        return;
+    }
+    ssize_t n = readlink("/proc/self/exe", exe, size - 1);
+    exe[n > 0 ? n : 0] = '\0';
 }
 
 static void remember_group(struct run *rn, pid_t pgid)
@@ -351,20 +362,28 @@ static void step_exec(struct run *rn, const struct step *st)
         step_error(rn, st, "exec", m);
         goto out;
     }
-    envp = calloc(6 + json_object_size(env), sizeof(*envp));
+    envp = calloc(8 + json_object_size(env), sizeof(*envp));
     if (!envp) {
         step_error(rn, st, "exec", "out of memory");
         goto out;
     }
-    char root_url[300];
+    char root_url[300], exe[PATH_MAX], path[PATH_MAX + 4096];
     snprintf(root_url, sizeof(root_url), "%s/", rn->base);
+    /* `webhooky` in a command is this webhooky */
+    self_exe(rn, exe, sizeof(exe));
+    char *slash = strrchr(exe, '/');
+    const char *old_path = getenv("PATH");
+    snprintf(path, sizeof(path), "%.*s:%s", slash ? (int)(slash - exe) : 0, exe,
+             old_path ? old_path : "/usr/bin:/bin");
     struct {
         const char *k, *v;
     } fixed[] = {{"WEBHOOKY_URL", url ? url : root_url},
                  {"WEBHOOKY_MOCK_URL", rn->base},
                  {"WEBHOOKY_SECRET", rn->sc->secret},
-                 {"WEBHOOKY_EVENT", event ? event : rn->sc->event}};
-    for (size_t i = 0; i < 4; i++) {
+                 {"WEBHOOKY_EVENT", event ? event : rn->sc->event},
+                 {"WEBHOOKY_BIN", exe[0] ? exe : NULL},
+                 {"PATH", slash ? path : NULL}};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         if (!fixed[i].v)
             continue;
         size_t n = strlen(fixed[i].k) + strlen(fixed[i].v) + 2;
@@ -482,12 +501,7 @@ static void step_send(struct run *rn, const struct step *st)
         return;
     }
     char exe[PATH_MAX];
-    if (rn->sh->opts->self_exe) {
-        snprintf(exe, sizeof(exe), "%s", rn->sh->opts->self_exe);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        exe[n > 0 ? n : 0] = '\0';
-    }
+    self_exe(rn, exe, sizeof(exe));
     const char *url = json_string_value(json_object_get(spec, "url"));
     const char *ep = json_string_value(json_object_get(spec, "endpoint"));
     if (!url)

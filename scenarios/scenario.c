@@ -276,6 +276,9 @@ static int load_mock(const struct ctx *cx, struct scenario *s, const struct vars
     if (url) {
         if ((r = vars_expand(vc, json_string_value(url), &s->mock_url, cx->err)) < 0)
             return problem(cx, "/mock/url", "%s", cx->err->msg);
+        if (strncmp(s->mock_url, "http://", 7) != 0 && strncmp(s->mock_url, "https://", 8) != 0)
+            return problem(cx, "/mock/url", "the receiver's URL must start with http:// or "
+                                            "https://, not '%.80s'", s->mock_url);
         size_t n = strlen(s->mock_url);
         while (n > 0 && s->mock_url[n - 1] == '/')
             s->mock_url[--n] = '\0';
@@ -438,7 +441,8 @@ static int check_step_vars(const struct ctx *cx, const struct scenario *s, json_
     struct vars_ctx vc = {.vars = s->vars,
                           .endpoints = endpoints,
                           .any_endpoint = s->mock_url != NULL,
-                          .mock_url = "http://127.0.0.1:1"};
+                          .mock_url = "http://127.0.0.1:1",
+                          .scenario_dir = s->dir};
     json_t *steps = json_object_get(s->root, "steps");
     json_t *out = NULL;
     char sub[256] = "";
@@ -600,7 +604,7 @@ static int load(const struct ctx *cx, struct scenario *s, const struct scenario_
     json_t *t = json_object_get(s->root, "timeout_ms");
     s->timeout_ms = t ? json_integer_value(t) : SCENARIO_DEFAULT_TIMEOUT_MS;
 
-    struct vars_ctx vc = {.vars = s->vars};
+    struct vars_ctx vc = {.vars = s->vars, .scenario_dir = s->dir};
     static const char *const top[] = {"secret", "event"};
     for (size_t i = 0; i < 2; i++) {
         json_t *v = json_object_get(s->root, top[i]);
@@ -635,6 +639,14 @@ int scenario_load_text(const char *text, size_t len, const char *source,
     struct scenario *s = calloc(1, sizeof(*s));
     if (!s || !(s->file = strdup(source))) {
         free(s);
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    }
+    const char *slash = strrchr(source, '/');
+    s->dir = slash == source ? strdup("/")
+             : slash        ? strndup(source, (size_t)(slash - source))
+                            : strdup(".");
+    if (!s->dir) {
+        scenario_destroy(s);
         return wh_error_set(err, -ENOMEM, "out of memory");
     }
     struct wh_error local = {0};
@@ -684,5 +696,6 @@ void scenario_destroy(struct scenario *s)
     free(s->description);
     free(s->name);
     free(s->file);
+    free(s->dir);
     free(s);
 }

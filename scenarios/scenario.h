@@ -37,6 +37,7 @@ struct step {
 
 struct scenario {
     char *file;         /* owned: the path as given */
+    char *dir;          /* owned: the file's folder ("." when it has none) */
     char *name;         /* owned */
     char *description;  /* owned; NULL when none */
     json_t *root;       /* owned reference: the document as written */

@@ -75,6 +75,11 @@ static int resolve(const struct vars_ctx *v, const char *name, size_t n, struct 
                                 nm + 4, nm + 4, nm + 4);
         return buf_append_str(out, val ? val : dflt + 2);
     }
+    if (strcmp(nm, "scenario.dir") == 0) {
+        if (!v->scenario_dir)
+            return wh_error_set(err, -EINVAL, "${scenario.dir} cannot be used here");
+        return buf_append_str(out, v->scenario_dir);
+    }
     if (strcmp(nm, "mock.url") == 0) {
         if (!v->mock_url)
             return wh_error_set(err, -EINVAL, "${mock.url} cannot be used here (only in steps)");
@@ -120,7 +125,7 @@ static int resolve(const struct vars_ctx *v, const char *name, size_t n, struct 
     }
     return wh_error_set(err, -EINVAL,
                         "unknown variable ${%s} (variables are ${endpoint.NAME.url}, "
-                        "${endpoint.NAME.path}, ${mock.url}, ${vars.NAME}, ${env.NAME})",
+                        "${endpoint.NAME.path}, ${mock.url}, ${scenario.dir}, ${vars.NAME}, ${env.NAME})",
                         nm);
 }
 

@@ -1,8 +1,8 @@
 /* vars: ${...} substitution in scenario strings (commands, URLs, headers, bodies, the mock).
  *
  * Names: ${endpoint.NAME.url} (the endpoint's full URL), ${endpoint.NAME.path},
- * ${mock.url} (the receiver's base URL, no trailing '/'), ${vars.NAME} (the scenario's "vars"
- * and --var), ${env.NAME} and ${env.NAME:-DEFAULT} (the runner's environment). "$${" is a
+ * ${mock.url} (the receiver's base URL, no trailing '/'), ${scenario.dir} (the folder of the
+ * scenario file, for files next to it), ${vars.NAME} (the scenario's "vars" and --var), ${env.NAME} and ${env.NAME:-DEFAULT} (the runner's environment). "$${" is a
  * literal "${". Anything else in ${...} is an error naming the variable.
  *
  * Not here: where the values come from (the runner fills a vars_ctx). */
@@ -23,6 +23,7 @@ struct vars_ctx {
                               NULL: endpoint variables are not allowed here */
     bool any_endpoint;     /* accept any endpoint name (the names are not known yet) */
     const char *mock_url;  /* NULL: ${mock.url} is not allowed here */
+    const char *scenario_dir; /* NULL: ${scenario.dir} is not allowed here */
 };
 
 /* Expand text. On success *ret is a new string (free it). Errors (-EINVAL) say which
