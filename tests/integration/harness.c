@@ -445,6 +445,13 @@ void wh_request(CURL *h, const struct wh_server *s, const char *method, const ch
                 const char *const *headers, const void *body, size_t body_len,
                 struct wh_response *ret)
 {
+    wh_request_timeout(h, s, method, path, headers, body, body_len, 60000, ret);
+}
+
+void wh_request_timeout(CURL *h, const struct wh_server *s, const char *method, const char *path,
+                        const char *const *headers, const void *body, size_t body_len,
+                        long timeout_ms, struct wh_response *ret)
+{
     memset(ret, 0, sizeof(*ret));
     bool own = h == NULL;
     if (own)
@@ -464,7 +471,7 @@ void wh_request(CURL *h, const struct wh_server *s, const char *method, const ch
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);

@@ -98,6 +98,11 @@ CURL *wh_curl(void);
 void wh_request(CURL *h, const struct wh_server *s, const char *method, const char *path,
                 const char *const *headers, const void *body, size_t body_len,
                 struct wh_response *ret);
+/* The same with a whole-transfer timeout other than 60 s (curl then gives up the way a sender
+ * with that timeout would: ret->rc CURLE_OPERATION_TIMEDOUT). */
+void wh_request_timeout(CURL *h, const struct wh_server *s, const char *method, const char *path,
+                        const char *const *headers, const void *body, size_t body_len,
+                        long timeout_ms, struct wh_response *ret);
 void wh_response_free(struct wh_response *r);
 /* The value of the last response header called name (case-insensitive), malloc'd, or NULL. */
 char *wh_header(const struct wh_response *r, const char *name);
