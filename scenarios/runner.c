@@ -610,7 +610,9 @@ static void step_sleep(struct run *rn, const struct step *st)
         if (strcmp(end, "s") == 0)
             ms *= 1000;
     }
-    ms = scaled(rn, ms);
+    /* a sleep is a window in which something must not happen: it may grow, never shrink */
+    if (scale(rn) > 1.0)
+        ms = scaled(rn, ms);
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;

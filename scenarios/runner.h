@@ -24,7 +24,8 @@ struct runner_options {
     size_t n_reporters;
     unsigned jobs;            /* scenarios at once; 0 or 1: one after the other */
     const char *keep_db_dir;  /* NULL: in-memory databases; else DIR/NN-NAME.db per scenario */
-    double timeout_scale;     /* multiplies every step timeout and sleep; 0 means 1 */
+    double timeout_scale;     /* multiplies every step timeout; sleeps only when > 1 (a sleep
+                                 is a window in which nothing must arrive); 0 means 1 */
     int64_t max_interval_ms;  /* > 0: a wait for retries that are further apart than this is
                                  given up, and the rest of its scenario skipped (conform) */
     const char *self_exe;     /* the webhooky executable, for `send` steps; NULL: /proc/self/exe */
