@@ -296,11 +296,21 @@ static void out_init(struct out *w, struct check_outcome *o)
 
 static void add_id(struct out *w, int64_t id, bool bad)
 {
+    for (size_t i = 0; i < w->n_bad; i++)
+        if (w->bad[i] == id)
+            return;
+    for (size_t i = 0; i < w->n_good; i++) {
+        if (w->good[i] != id)
+            continue;
+        if (!bad)
+            return;
+        /* a delivery found wrong moves to the front list */
+        memmove(w->good + i, w->good + i + 1, (w->n_good - i - 1) * sizeof(*w->good));
+        w->n_good--;
+        break;
+    }
     int64_t **arr = bad ? &w->bad : &w->good;
     size_t *n = bad ? &w->n_bad : &w->n_good;
-    for (size_t i = 0; i < *n; i++)
-        if ((*arr)[i] == id)
-            return;
     if (w->n_bad + w->n_good >= MAX_IDS)
         return;
     int64_t *bigger = realloc(*arr, (*n + 1) * sizeof(**arr));

@@ -640,12 +640,11 @@ static void step_wait(struct run *rn, const struct step *st)
     checks_describe_filter(where, &name);
     int64_t *ids = NULL;
     size_t n_ids = 0;
-    bool gave_up = false;
-    for (;;) {
+    bool gave_up = false, first = true; /* the first look does not wait */
+    for (;; first = false) {
         json_t *page = NULL;
         int64_t now = mono_ms();
         int64_t left = deadline - now;
-        bool first = cursor == rn->baseline && seen == 0 && n_ids == 0;
         long wait = first || seen >= want ? 0 : (long)(left > LONGPOLL_MAX_MS ? LONGPOLL_MAX_MS : left);
         if (max_iv > 0 && seen >= 1 && want > 1 && last_arrival &&
             now - last_arrival > max_iv) {
