@@ -192,7 +192,10 @@ static int walk(struct found *f, const char *dir, int depth)
         if (e->d_name[0] == '.')
             continue;
         char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        size_t dl = strlen(dir);
+        while (dl > 1 && dir[dl - 1] == '/')
+            dl--;
+        snprintf(path, sizeof(path), "%.*s/%s", (int)dl, dir, e->d_name);
         struct stat st;
         if (stat(path, &st) < 0)
             continue;

@@ -76,20 +76,49 @@ static void set_status(struct proc_result *r, int st)
     }
 }
 
+/* Read what the command wrote (from the start of the file) into r. */
+static int collect_output(int fd, struct proc_result *r)
+{
+    struct buf cap;
+    buf_init(&cap, 0);
+    char chunk[8192];
+    ssize_t got;
+    off_t off = 0;
+    while ((got = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+        keep(r, &cap, chunk, (size_t)got);
+        off += got;
+    }
+    r->out_len = cap.len;
+    r->out = buf_steal(&cap, NULL);
+    if (!r->out && !(r->out = strdup("")))
+        return -ENOMEM;
+    return 0;
+}
+
 int proc_run(char *const argv[], char *const env_add[], const char *stdin_data, size_t stdin_len,
              int64_t timeout_ms, struct proc_result *ret, struct wh_error *err)
 {
     memset(ret, 0, sizeof(*ret));
-    int out[2] = {-1, -1}, in[2] = {-1, -1}, pidfd = -1;
+    int out = -1, in[2] = {-1, -1}, pidfd = -1;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     bool fa_ok = false, at_ok = false;
     char **env = NULL;
-    struct buf cap;
-    buf_init(&cap, 0);
     int r = 0;
     double t0 = now_ms_f();
-    if (pipe2(out, O_CLOEXEC) < 0 || (stdin_data && pipe2(in, O_CLOEXEC) < 0)) {
+    /* Output goes to an unlinked file, not a pipe: a process the command leaves in the
+     * background may go on writing after we stopped reading, without dying of SIGPIPE. */
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/webhooky-out-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    out = mkostemp(path, O_CLOEXEC | O_APPEND);
+    if (out < 0) {
+        r = wh_error_set(err, -errno, "cannot make a file for the output in %s: %s",
+                         tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        goto out;
+    }
+    unlink(path);
+    if (stdin_data && pipe2(in, O_CLOEXEC) < 0) {
         r = wh_error_set(err, -errno, "cannot make a pipe: %s", strerror(errno));
         goto out;
     }
@@ -107,8 +136,8 @@ int proc_run(char *const argv[], char *const env_add[], const char *stdin_data, 
         posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     else
         posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, out, 1);
+    posix_spawn_file_actions_adddup2(&fa, out, 2);
     sigset_t none, def;
     sigemptyset(&none);
     sigemptyset(&def);
@@ -128,36 +157,22 @@ int proc_run(char *const argv[], char *const env_add[], const char *stdin_data, 
         goto out;
     }
     ret->pgid = pid;
-    close(out[1]);
-    out[1] = -1;
     if (stdin_data) {
         close(in[0]);
         in[0] = -1;
         fcntl(in[1], F_SETFL, O_NONBLOCK);
     }
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
 #ifdef SYS_pidfd_open
     pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 #endif
     int64_t deadline = now_ms() + timeout_ms;
     size_t written = 0;
-    bool exited = false, eof = false;
     int status = 0;
-    while (!exited) {
-        struct pollfd pf[3];
-        nfds_t n = 0;
-        int i_out = -1, i_in = -1, i_pid = -1;
-        if (!eof) {
-            pf[n] = (struct pollfd){.fd = out[0], .events = POLLIN};
-            i_out = (int)n++;
-        }
-        if (in[1] >= 0) {
-            pf[n] = (struct pollfd){.fd = in[1], .events = POLLOUT};
-            i_in = (int)n++;
-        }
-        if (pidfd >= 0) {
-            pf[n] = (struct pollfd){.fd = pidfd, .events = POLLIN};
-            i_pid = (int)n++;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid) {
+            set_status(ret, status);
+            break;
         }
         int64_t left = deadline - now_ms();
         if (left <= 0) {
@@ -168,6 +183,15 @@ int proc_run(char *const argv[], char *const env_add[], const char *stdin_data, 
             ret->exit_status = -1;
             break;
         }
+        struct pollfd pf[2];
+        nfds_t n = 0;
+        int i_in = -1;
+        if (in[1] >= 0) {
+            pf[n] = (struct pollfd){.fd = in[1], .events = POLLOUT};
+            i_in = (int)n++;
+        }
+        if (pidfd >= 0)
+            pf[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
         /* without a pidfd (old kernels), look at the child every 50 ms */
         int wait = pidfd >= 0 ? (int)(left < 60000 ? left : 60000) : (int)(left < 50 ? left : 50);
         int pr = poll(pf, n, wait);
@@ -177,42 +201,20 @@ int proc_run(char *const argv[], char *const env_add[], const char *stdin_data, 
             waitpid(pid, &status, 0);
             goto out;
         }
-        if (i_out >= 0 && pr > 0 && (pf[i_out].revents & (POLLIN | POLLHUP | POLLERR))) {
-            char chunk[8192];
-            ssize_t got;
-            while ((got = read(out[0], chunk, sizeof(chunk))) > 0)
-                keep(ret, &cap, chunk, (size_t)got);
-            if (got == 0)
-                eof = true;
-        }
         if (i_in >= 0 && pr > 0 && (pf[i_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-            ssize_t w = write(in[1], stdin_data + written, stdin_len - written);
-            if (w > 0)
-                written += (size_t)w;
-            if (w < 0 && errno != EAGAIN)
+            ssize_t wr = write(in[1], stdin_data + written, stdin_len - written);
+            if (wr > 0)
+                written += (size_t)wr;
+            if (wr < 0 && errno != EAGAIN)
                 written = stdin_len; /* the command closed its stdin */
             if (written == stdin_len) {
                 close(in[1]);
                 in[1] = -1;
             }
         }
-        if (i_pid >= 0 || pidfd < 0 || eof) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid) {
-                exited = true;
-                set_status(ret, status);
-            }
-        }
     }
-    /* what the main process wrote before it exited (background children may keep the pipe) */
-    char chunk[8192];
-    ssize_t got;
-    while ((got = read(out[0], chunk, sizeof(chunk))) > 0)
-        keep(ret, &cap, chunk, (size_t)got);
     ret->duration_ms = now_ms_f() - t0;
-    ret->out_len = cap.len;
-    ret->out = buf_steal(&cap, NULL);
-    if (!ret->out && !(ret->out = strdup("")))
+    if (collect_output(out, ret) < 0)
         r = wh_error_set(err, -ENOMEM, "out of memory");
 out:
     if (fa_ok)
@@ -220,13 +222,11 @@ out:
     if (at_ok)
         posix_spawnattr_destroy(&at);
     free(env);
-    buf_finish(&cap);
-    for (int i = 0; i < 2; i++) {
-        if (out[i] >= 0)
-            close(out[i]);
+    if (out >= 0)
+        close(out);
+    for (int i = 0; i < 2; i++)
         if (in[i] >= 0)
             close(in[i]);
-    }
     if (pidfd >= 0)
         close(pidfd);
     if (r < 0)

@@ -3,8 +3,9 @@
  * The child gets its own process group; when the time is up the whole group is killed.
  * A command that leaves processes running in the background (a sender started with '&')
  * is finished when its main process exits: the background group lives until the caller
- * calls proc_kill_group (the runner does at the end of the scenario). stdout and stderr are
- * captured together, interleaved as written.
+ * calls proc_kill_group (the runner does at the end of the scenario), and may go on writing
+ * (output goes to an unlinked temporary file, so no one dies of SIGPIPE). stdout and stderr
+ * are captured together, interleaved as written, up to the main process's exit.
  *
  * Safe from several threads at once: descriptors are close-on-exec and the child is made
  * with posix_spawn. */
