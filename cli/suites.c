@@ -37,7 +37,8 @@ int suites_find_dir(const char *argv0, char *dir, size_t size)
                 return 0;
         }
     }
-    if (try_dir(WEBHOOKY_DATADIR "/scenarios/conformance", dir, size) == 0)
+    if (try_dir(WEBHOOKY_DATADIR "/scenarios/conformance", dir, size) == 0 ||
+        try_dir("/usr/share/webhooky/scenarios/conformance", dir, size) == 0)
         return 0;
     return try_dir(WEBHOOKY_SOURCE_DIR "/scenarios/conformance", dir, size);
 }

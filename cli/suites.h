@@ -1,8 +1,9 @@
 /* suites: where the shipped conformance suites are.
  *
  * In order: $WEBHOOKY_SUITES; next to the executable's share folder (PREFIX/bin/webhooky ->
- * PREFIX/share/webhooky/scenarios/conformance); the configured data folder; the source tree
- * the binary was built from (for a build directory). */
+ * PREFIX/share/webhooky/scenarios/conformance); the configured data folder;
+ * /usr/share/webhooky (the Docker image); the source tree the binary was built from (for a
+ * build directory). */
 #ifndef WEBHOOKY_SUITES_H
 #define WEBHOOKY_SUITES_H
 
