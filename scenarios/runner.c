@@ -16,7 +16,9 @@
 #include "client.h"
 #include "mockserver/buf.h"
 #include "mockserver/server.h"
+#include "mockserver/signature.h"
 #include "proc.h"
+#include "sender.h"
 #include "vars.h"
 
 /* longest single long-poll the API allows */
@@ -492,16 +494,39 @@ out:
     free(answer);
 }
 
+/* Each attempt of the built-in sender, as a line of the step's output. */
+static void send_attempt(void *ctx, const struct sender_attempt *a)
+{
+    struct buf *out = ctx;
+    buf_printf(out, "attempt %d: ", a->number);
+    if (a->status)
+        buf_printf(out, "%ld in %.0f ms", a->status, a->duration_ms);
+    else
+        buf_printf(out, "no answer (%s) after %.0f ms", a->error, a->duration_ms);
+    if (a->retry_after_ms >= 0)
+        buf_printf(out, ", Retry-After %" PRId64 " ms", a->retry_after_ms);
+    if (a->id[0])
+        buf_printf(out, " [id %s]", a->id);
+    buf_printf(out, ": %s", a->why);
+    if (a->next == SENDER_NEXT_RETRY)
+        buf_printf(out, ", next attempt in %" PRId64 " ms", a->wait_ms);
+    buf_append_byte(out, '\n');
+}
+
+/* One webhook from the reference sender (sender.h), in this thread. */
 static void step_send(struct run *rn, const struct step *st)
 {
-    json_t *spec = NULL;
+    json_t *spec = NULL, *sigobj = NULL;
     struct wh_error err = {0};
+    sig_config *sig = NULL;
+    char *data = NULL;
+    struct buf out, cmd;
+    buf_init(&out, PROC_MAX_OUTPUT);
+    buf_init(&cmd, 0);
     if (expand_json(rn, st->spec, &spec, &err) < 0) {
         step_error(rn, st, "send", err.msg);
-        return;
+        goto done;
     }
-    char exe[PATH_MAX];
-    self_exe(rn, exe, sizeof(exe));
     const char *url = json_string_value(json_object_get(spec, "url"));
     const char *ep = json_string_value(json_object_get(spec, "endpoint"));
     if (!url)
@@ -509,70 +534,78 @@ static void step_send(struct run *rn, const struct step *st)
     if (!url) {
         step_error(rn, st, "send", ep ? "the receiver has no such endpoint"
                                       : "no url, and the receiver has no endpoint to send to");
-        json_decref(spec);
-        return;
+        goto done;
     }
-    json_t *t = json_object_get(spec, "timeout_ms");
-    int64_t timeout_ms = t ? json_integer_value(t) : 0;
-    char *argv[32];
-    char bufs[8][64];
-    size_t a = 0, nb = 0;
-    char send_s[] = "send", data_s[] = "--data", dash[] = "-";
-    argv[a++] = exe;
-    argv[a++] = send_s;
-    argv[a++] = (char *)(uintptr_t)url;
-    static const char *const flags[][2] = {{"scheme", "--scheme"}, {"secret", "--secret"},
-                                           {"event", "--event"},   {"id", "--id"},
-                                           {"backoff", "--backoff"}, {"misbehave", "--misbehave"}};
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        const char *v = json_string_value(json_object_get(spec, flags[i][0]));
-        if (!v && strcmp(flags[i][0], "secret") == 0)
-            v = rn->sc->secret;
-        if (!v && strcmp(flags[i][0], "event") == 0)
-            v = rn->sc->event;
-        if (v) {
-            argv[a++] = (char *)(uintptr_t)flags[i][1];
-            argv[a++] = (char *)(uintptr_t)v;
+    const char *scheme = json_string_value(json_object_get(spec, "scheme"));
+    const char *secret = json_string_value(json_object_get(spec, "secret"));
+    const char *event = json_string_value(json_object_get(spec, "event"));
+    const char *mis = json_string_value(json_object_get(spec, "misbehave"));
+    const char *backoff = json_string_value(json_object_get(spec, "backoff"));
+    json_t *retries = json_object_get(spec, "retries"), *t = json_object_get(spec, "timeout_ms");
+    json_t *d = json_object_get(spec, "data");
+    struct sender_options so = {.url = url, .on_attempt = send_attempt, .ctx = &out};
+    so.event = event ? event : rn->sc->event;
+    so.id = json_string_value(json_object_get(spec, "id"));
+    so.retries = retries ? (int)json_integer_value(retries) : 0;
+    so.timeout_ms = scaled(rn, t ? json_integer_value(t) : rn->sc->timeout_ms);
+    /* a Retry-After longer than the scenario's patience is cut to it */
+    so.max_retry_after_ms = scaled(rn, rn->sc->timeout_ms);
+    if (!secret)
+        secret = rn->sc->secret;
+    if (scheme) {
+        sigobj = json_pack("{s:s, s:[s]}", "scheme", scheme, "secrets", secret ? secret : "");
+        if (!sigobj || sig_config_parse(sigobj, &sig, NULL, 0, &err) < 0) {
+            step_error(rn, st, "send", err.msg[0] ? err.msg : "out of memory");
+            goto done;
         }
+        so.sig = sig;
     }
-    json_t *retries = json_object_get(spec, "retries");
-    if (retries) {
-        snprintf(bufs[nb], sizeof(bufs[nb]), "%" JSON_INTEGER_FORMAT, json_integer_value(retries));
-        argv[a++] = (char *)(uintptr_t) "--retries";
-        argv[a++] = bufs[nb++];
+    if ((backoff && sender_backoff_parse(backoff, &so.backoff, &err) < 0) ||
+        (mis && sender_misbehave_parse(mis, &so.misbehave) < 0)) {
+        if (!err.msg[0])
+            snprintf(err.msg, sizeof(err.msg), "unknown misbehave mode '%.64s' (one of: %s)", mis,
+                     sender_misbehave_names());
+        step_error(rn, st, "send", err.msg);
+        goto done;
     }
-    if (timeout_ms) {
-        snprintf(bufs[nb], sizeof(bufs[nb]), "%" PRId64, timeout_ms);
-        argv[a++] = (char *)(uintptr_t) "--timeout";
-        argv[a++] = bufs[nb++];
+    if (!backoff)
+        so.backoff = (struct sender_backoff){.exponential = true, .base_ms = 500, .factor = 2,
+                                             .max_ms = 30000}; /* as webhooky send */
+    if (d) {
+        data = json_is_string(d) ? strdup(json_string_value(d)) : json_dumps(d, JSON_COMPACT);
+        if (!data) {
+            step_error(rn, st, "send", "out of memory");
+            goto done;
+        }
+        so.body = data;
+        so.body_len = strlen(data);
     }
-    json_t *data = json_object_get(spec, "data");
-    char *data_text = NULL;
-    if (data) {
-        data_text = json_is_string(data) ? strdup(json_string_value(data))
-                                         : json_dumps(data, JSON_COMPACT);
-        argv[a++] = data_s;
-        argv[a++] = dash;
+    buf_printf(&cmd, "send %s%s%s%s%s%s%s, %d retr%s", url, scheme ? " --scheme " : "",
+               scheme ? scheme : "", so.event ? " --event " : "", so.event ? so.event : "",
+               mis ? " --misbehave " : "", mis ? mis : "", so.retries,
+               so.retries == 1 ? "y" : "ies");
+    struct sender_result res = {0};
+    double t0 = (double)mono_ms();
+    if (sender_run(&so, &res, &err) < 0) {
+        step_error(rn, st, "send", err.msg);
+        goto done;
     }
-    argv[a] = NULL;
-    /* the whole send, retries included, is bounded by the scenario's timeout */
-    int64_t limit = scaled(rn, rn->sc->timeout_ms > timeout_ms ? rn->sc->timeout_ms : timeout_ms);
-    struct buf cmd;
-    buf_init(&cmd, 0);
-    for (size_t i = 1; i < a; i++)
-        buf_printf(&cmd, "%s%s", i > 1 ? " " : "webhooky ", argv[i]);
-    struct proc_result pr;
-    if ((data && !data_text) ||
-        proc_run(argv, NULL, data_text, data_text ? strlen(data_text) : 0, limit, &pr, &err) < 0) {
-        step_error(rn, st, "send", err.msg[0] ? err.msg : "out of memory");
-    } else {
-        add_output(rn, st->label, cmd.data, &pr);
-        exit_check(rn, st, "webhooky send", want_exit(json_object_get(spec, "exit"), 0), &pr,
-                   limit);
-        proc_result_finish(&pr);
-    }
+    buf_printf(&out, "%s after %d attempt%s\n", res.why, res.attempts,
+               res.attempts == 1 ? "" : "s");
+    /* the output and exit status of `webhooky send`: 0 when delivered */
+    struct proc_result pr = {.exit_status = res.delivered ? 0 : 1,
+                             .out = out.data,
+                             .out_len = out.len,
+                             .duration_ms = (double)mono_ms() - t0};
+    add_output(rn, st->label, cmd.data, &pr);
+    exit_check(rn, st, "webhooky send", want_exit(json_object_get(spec, "exit"), 0), &pr,
+               so.timeout_ms);
+done:
+    buf_finish(&out);
     buf_finish(&cmd);
-    free(data_text);
+    free(data);
+    sig_config_destroy(sig);
+    json_decref(sigobj);
     json_decref(spec);
 }
 

@@ -28,7 +28,8 @@ struct runner_options {
                                  is a window in which nothing must arrive); 0 means 1 */
     int64_t max_interval_ms;  /* > 0: a wait for retries that are further apart than this is
                                  given up, and the rest of its scenario skipped (conform) */
-    const char *self_exe;     /* the webhooky executable, for `send` steps; NULL: /proc/self/exe */
+    const char *self_exe;     /* the webhooky executable (first on PATH for commands, and
+                                 WEBHOOKY_BIN); NULL: /proc/self/exe */
 };
 
 /* Run the scenarios (borrowed) and append one result_scenario per scenario to res, in the
