@@ -123,13 +123,15 @@ static int collect(void *arg, const struct delivery *d)
     c->path = strdup(d->path);
     c->query = d->query ? strdup(d->query) : NULL;
     c->status = d->status;
+    c->fault = d->fault ? strdup(d->fault) : NULL;
     c->sig_status = d->sig_status ? strdup(d->sig_status) : NULL;
     c->schema_status = d->schema_status ? strdup(d->schema_status) : NULL;
     c->body_size = d->body_size;
     c->truncated = d->truncated;
     rows->v[rows->n++] = c;
     if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query) ||
-        (d->sig_status && !c->sig_status) || (d->schema_status && !c->schema_status))
+        (d->sig_status && !c->sig_status) || (d->schema_status && !c->schema_status) ||
+        (d->fault && !c->fault))
         return -ENOMEM;
     return 0;
 }
@@ -198,7 +200,7 @@ static int list(const struct opts *o)
     } else if (rows.n == 0) {
         printf("no deliveries\n");
     } else {
-        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s  %-10s %s\n", "ID", "RECEIVED (UTC)",
+        printf("%-8s %-23s %-16s %-7s %-40s %9s %9s  %-10s %s\n", "ID", "RECEIVED (UTC)",
                "ENDPOINT", "METHOD", "PATH", "STATUS", "SIZE", "SIGNATURE", "SCHEMA");
         struct buf cell;
         buf_init(&cell, 0);
@@ -234,10 +236,13 @@ static int list(const struct opts *o)
             for (size_t k = 0; k < cell.len; k++)
                 cells += ((unsigned char)cell.data[k] & 0xC0) != 0x80;
             printf("%s%*s ", cell.data, (int)(cells < 40 ? 40 - cells : 0), "");
-            if (d->status)
-                printf("%6d ", d->status);
+            /* a scripted fault is what the sender saw (show has the status it carried) */
+            if (d->fault)
+                printf("%9.9s ", d->fault);
+            else if (d->status)
+                printf("%9d ", d->status);
             else
-                printf("%6s ", "closed");
+                printf("%9s ", "closed");
             printf("%8" PRIu64 "%s  %-10s %s\n", d->body_size, d->truncated ? "+" : " ",
                    d->sig_status ? d->sig_status : "-", d->schema_status ? d->schema_status : "-");
         }
@@ -299,10 +304,27 @@ static int show(const struct opts *o, const char *idtext)
         putchar('?');
         print_escaped(d->query, strlen(d->query), false);
     }
-    if (d->status)
-        printf("\nanswered %d\n", d->status);
+    if (d->fault && d->status)
+        printf("\nanswered %d with the fault %s", d->status, d->fault);
+    else if (d->fault)
+        printf("\nnot answered: fault %s", d->fault);
+    else if (d->status)
+        printf("\nanswered %d", d->status);
     else
-        printf("\nclosed without an answer\n");
+        printf("\nclosed without an answer");
+    if (d->delay_ms)
+        printf(" after %lld ms", (long long)d->delay_ms);
+    if (d->rule >= 0)
+        printf(" (response rule %d)", d->rule);
+    putchar('\n');
+    if (d->attempt > 0) {
+        printf("attempt   %lld of message ", (long long)d->attempt);
+        print_escaped(d->message_key ? d->message_key : "", d->message_key ? strlen(d->message_key) : 0,
+                      false);
+        if (d->since_previous_us >= 0)
+            printf(", %.3f s after the previous one", (double)d->since_previous_us / 1e6);
+        putchar('\n');
+    }
     if (d->sig_status) {
         printf("signature %s %s", d->sig_scheme ? d->sig_scheme : "?", d->sig_status);
         if (d->sig_secret_index >= 0)
@@ -493,7 +515,7 @@ static int messages(const struct opts *o)
         json_decref(list);
         return EXIT_OK;
     }
-    printf("%-34s %-16s %8s  %-10s %s\n", "MESSAGE", "ENDPOINT", "ATTEMPTS", "OUTCOME",
+    printf("%-38s %-16s %8s  %-10s %s\n", "MESSAGE", "ENDPOINT", "ATTEMPTS", "OUTCOME",
            "ANSWERS (time since the previous attempt)");
     struct buf line, cell;
     buf_init(&line, 0);
@@ -505,8 +527,8 @@ static int messages(const struct opts *o)
         buf_reset(&cell);
         const char *key = json_string_value(json_object_get(m, "key"));
         encode_terminal(&cell, key ? key : "", key ? strlen(key) : 0, false);
-        fit(&cell, 34);
-        buf_printf(&line, "%-34s ", cell.data ? cell.data : "");
+        fit(&cell, 38);
+        buf_printf(&line, "%-38s ", cell.data ? cell.data : "");
         buf_reset(&cell);
         const char *ep = json_string_value(json_object_get(m, "endpoint"));
         buf_append_str(&cell, ep ? ep : "-");
