@@ -106,20 +106,26 @@ static script *script_new(void)
     script *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->rules = calloc(MAX_RULES, sizeof(*s->rules));
-    if (!s->rules) {
-        free(s);
-        return NULL;
-    }
     s->refs = 1;
     return s;
 }
 
-/* A new rule at the end of s (initialised), or NULL when s has MAX_RULES already. */
-static struct script_rule *script_add_rule(script *s)
+/* A new rule at the end of s (initialised; valid until the next call), or NULL when s has
+ * MAX_RULES already (*oom false) or there is no memory (*oom true). */
+static struct script_rule *script_add_rule(script *s, bool *oom)
 {
+    *oom = false;
     if (s->n_rules == MAX_RULES)
         return NULL;
+    size_t n = s->n_rules;
+    if (n < 4 ? n == 0 : (n & (n - 1)) == 0) { /* capacity: 4, then doubling */
+        struct script_rule *rules = realloc(s->rules, (n < 4 ? 4 : 2 * n) * sizeof(*rules));
+        if (!rules) {
+            *oom = true;
+            return NULL;
+        }
+        s->rules = rules;
+    }
     struct script_rule *r = &s->rules[s->n_rules++];
     rule_init(r);
     return r;
@@ -197,6 +203,35 @@ static int rule_add_header(struct script_rule *r, const char *name, size_t nlen,
     }
     r->n_headers++;
     return 0;
+}
+
+/* The length of the well-formed UTF-8 sequence at p[0..n), or 0 when there is none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
 }
 
 /* ---- regular expressions of match conditions ---- */
@@ -331,7 +366,10 @@ static int sp_fail(const struct sp *p, size_t at, const char *found, const char 
         sp_found(p, at, what, sizeof(what));
         found = what;
     }
-    return wh_error_set(p->err, -EINVAL, "position %zu: expected %s, found %s", at + 1, expected,
+    size_t chars = 0; /* the position counts characters: UTF-8 continuation bytes do not */
+    for (size_t i = 0; i < at && i < p->len; i++)
+        chars += ((unsigned char)p->s[i] & 0xc0) != 0x80;
+    return wh_error_set(p->err, -EINVAL, "position %zu: expected %s, found %s", chars + 1, expected,
                         found);
 }
 
@@ -480,7 +518,10 @@ static int sp_headers(struct sp *p, struct script_rule *r)
         while (vend < p->len && p->s[vend] != ';' && p->s[vend] != ']') {
             if (p->s[vend] == '\r' || p->s[vend] == '\n' || p->s[vend] == '\0')
                 return sp_fail(p, vend, NULL, "a header value without CR, LF or NUL");
-            vend++;
+            size_t k = utf8_seq((const unsigned char *)p->s + vend, p->len - vend);
+            if (!k)
+                return sp_fail(p, vend, NULL, "a header value in UTF-8");
+            vend += k;
         }
         if (vend >= p->len)
             return sp_fail(p, vend, NULL, "';' or ']' after the header value");
@@ -633,7 +674,12 @@ static int parse_shorthand(const char *spec, size_t len, script **ret, struct wh
     for (;;) {
         sp_ws(&p);
         size_t at = p.pos;
-        struct script_rule *r = script_add_rule(s);
+        bool oom;
+        struct script_rule *r = script_add_rule(s, &oom);
+        if (!r && oom) {
+            rc = sp_oom(&p);
+            goto fail;
+        }
         if (!r) {
             rc = sp_fail(&p, at, "more", "at most %d items", MAX_RULES);
             goto fail;
@@ -860,6 +906,9 @@ static int jx_condition(const struct jx *x, const struct loc *l, json_t *v, bool
             struct loc rl = {l, "regex", 0};
             if (!json_is_string(re))
                 return jx_fail(x, &rl, -EINVAL, "must be a string (a PCRE2 pattern)");
+            if (strlen(json_string_value(re)) != json_string_length(re))
+                return jx_fail(x, &rl, -EINVAL,
+                               "must not contain a NUL character (write \\x00 to match one)");
             pcre2_code *code = NULL;
             struct wh_error rerr = {0};
             int rc = regex_build(json_string_value(re), json_string_length(re), &code, &rerr);
@@ -1026,7 +1075,11 @@ static int jx_rules(const struct jx *x, const struct loc *l, json_t *v, script *
     json_array_foreach(v, i, rv)
     {
         struct loc il = {l, NULL, i};
-        int rc = jx_rule(x, &il, rv, script_add_rule(s), &times_given[i]);
+        bool oom;
+        struct script_rule *r = script_add_rule(s, &oom);
+        if (!r)
+            return JX_OOM(x, &il);
+        int rc = jx_rule(x, &il, rv, r, &times_given[i]);
         if (rc < 0)
             return rc;
     }
@@ -1601,35 +1654,6 @@ static int msg_counts(script_state *st, struct msg *m)
     return 0;
 }
 
-/* The length of the well-formed UTF-8 sequence at p[0..n), or 0 when there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
 static int regex_try(script_state *st, const pcre2_code *re, const char *s, size_t len,
                      size_t start)
 {
@@ -1765,6 +1789,7 @@ static int pick_rule(script_state *st, struct msg *m, const struct script_input 
 int script_state_choose(script_state *st, const struct script_input *in, int64_t now_us,
                         struct script_choice *out)
 {
+    *out = (struct script_choice){.rule_index = -1};
     pthread_mutex_lock(&st->lock);
     struct msg *m = msg_get(st, in->message_key ? in->message_key : "");
     if (!m || msg_counts(st, m) < 0) {
@@ -1779,9 +1804,6 @@ int script_state_choose(script_state *st, const struct script_input *in, int64_t
     m->last_us = now_us;
     st->deliveries++;
     out->script = script_ref(st->s);
-    out->rule = NULL;
-    out->rule_index = -1;
-    out->delay_ms = 0;
     if (st->s) {
         int i = pick_rule(st, m, in);
         if (i >= 0) {

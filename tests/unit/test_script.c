@@ -68,6 +68,45 @@ static void bad_json(const char *text, const char *want_ptr, const char *want_ms
     "expected a status (100 to 599) or a fault (reset, close, hang, dribble, partial, malformed)"
 #define SUFFIX_EXPECTED "expected 'x', '[', '@', '/', ',' or the end"
 
+static void round_trip(script *s)
+{
+    json_t *j = script_to_json(s);
+    ck_assert_ptr_nonnull(j);
+    script *again = NULL;
+    struct wh_error err = {0};
+    char ptr[128] = "";
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_msg(script_parse_json(j, &again, ptr, sizeof(ptr), &err) == 0, "%s: %s: %s", text,
+                  ptr, err.msg);
+    json_t *j2 = script_to_json(again);
+    char *text2 = json_dumps(j2, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert_msg(json_equal(j, j2), "\n%s\n%s", text, text2);
+    ck_assert_uint_eq(again->n_rules, s->n_rules);
+    ck_assert(again->cycle == s->cycle && again->has_seed == s->has_seed && again->seed == s->seed);
+    for (size_t i = 0; i < s->n_rules; i++) {
+        const struct script_rule *a = &s->rules[i], *b = &again->rules[i];
+        ck_assert_int_eq(a->status, b->status);
+        ck_assert_int_eq(a->times, b->times);
+        ck_assert_int_eq(a->fault, b->fault);
+        ck_assert_int_eq(a->scope, b->scope);
+        ck_assert_int_eq(a->delay, b->delay);
+        ck_assert(a->delay_a == b->delay_a && a->delay_b == b->delay_b);
+        ck_assert_int_eq(a->hang_max_ms, b->hang_max_ms);
+        ck_assert_int_eq(a->dribble_ms, b->dribble_ms);
+        ck_assert_uint_eq(a->n_headers, b->n_headers);
+        ck_assert_uint_eq(a->n_match, b->n_match);
+        ck_assert_uint_eq(a->body_len, b->body_len);
+        ck_assert((a->body == NULL) == (b->body == NULL));
+        if (a->body)
+            ck_assert_mem_eq(a->body, b->body, a->body_len);
+    }
+    free(text);
+    free(text2);
+    json_decref(j);
+    json_decref(j2);
+    script_unref(again);
+}
+
 /* ---- parsing ---- */
 
 START_TEST(test_json_every_field)
@@ -310,6 +349,11 @@ START_TEST(test_shorthand_details)
     script_unref(s);
 
     /* a header value keeps '=' and inner spaces; several header groups add up */
+    s = shorthand("200[X-U=caf\xc3\xa9]");
+    ck_assert_str_eq(s->rules[0].headers[0].value, "caf\xc3\xa9");
+    round_trip(s);
+    script_unref(s);
+
     s = shorthand("200[X-Q=a=b c][Y=]");
     ck_assert_str_eq(s->rules[0].headers[0].value, "a=b c");
     ck_assert_str_eq(s->rules[0].headers[1].name, "Y");
@@ -368,6 +412,9 @@ START_TEST(test_shorthand_errors)
     bad_spec("cycle 503", "position 7: expected ':' after cycle, found '503'");
     bad_spec("cycle:", "position 7: " HEAD_EXPECTED ", found the end");
     bad_spec("200\x01", "position 4: " SUFFIX_EXPECTED ", found '\\x01'");
+    /* header values are UTF-8, and positions count characters */
+    bad_spec("200[X-A=\xff]", "position 9: expected a header value in UTF-8, found '\\xff'");
+    bad_spec("200[X-A=caf\xc3\xa9]y", "position 14: " SUFFIX_EXPECTED ", found 'y'");
 }
 END_TEST
 
@@ -464,6 +511,8 @@ START_TEST(test_json_errors)
     bad_json("[{\"match\": {\"body\": {\"/a/b\": {\"regex\": \"(\"}}}}]",
              "/0/match/body/~1a~1b/regex",
              "invalid regular expression at offset 1: missing closing parenthesis");
+    bad_json("[{\"match\": {\"body\": {\"/a\": {\"regex\": \"a\\u0000\"}}}}]",
+             "/0/match/body/~1a/regex", "must not contain a NUL character");
     bad_json("[{\"match\": {\"body\": {\"/a\": {\"regex\": 5}}}}]", "/0/match/body/~1a/regex",
              "must be a string (a PCRE2 pattern)");
     bad_json("[{\"match\": {\"body\": {\"/a\": {\"regexp\": \"x\"}}}}]", "/0/match/body/~1a",
@@ -515,45 +564,6 @@ START_TEST(test_parse_text)
 END_TEST
 
 /* ---- canonical JSON ---- */
-
-static void round_trip(script *s)
-{
-    json_t *j = script_to_json(s);
-    ck_assert_ptr_nonnull(j);
-    script *again = NULL;
-    struct wh_error err = {0};
-    char ptr[128] = "";
-    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    ck_assert_msg(script_parse_json(j, &again, ptr, sizeof(ptr), &err) == 0, "%s: %s: %s", text,
-                  ptr, err.msg);
-    json_t *j2 = script_to_json(again);
-    char *text2 = json_dumps(j2, JSON_COMPACT | JSON_SORT_KEYS);
-    ck_assert_msg(json_equal(j, j2), "\n%s\n%s", text, text2);
-    ck_assert_uint_eq(again->n_rules, s->n_rules);
-    ck_assert(again->cycle == s->cycle && again->has_seed == s->has_seed && again->seed == s->seed);
-    for (size_t i = 0; i < s->n_rules; i++) {
-        const struct script_rule *a = &s->rules[i], *b = &again->rules[i];
-        ck_assert_int_eq(a->status, b->status);
-        ck_assert_int_eq(a->times, b->times);
-        ck_assert_int_eq(a->fault, b->fault);
-        ck_assert_int_eq(a->scope, b->scope);
-        ck_assert_int_eq(a->delay, b->delay);
-        ck_assert(a->delay_a == b->delay_a && a->delay_b == b->delay_b);
-        ck_assert_int_eq(a->hang_max_ms, b->hang_max_ms);
-        ck_assert_int_eq(a->dribble_ms, b->dribble_ms);
-        ck_assert_uint_eq(a->n_headers, b->n_headers);
-        ck_assert_uint_eq(a->n_match, b->n_match);
-        ck_assert_uint_eq(a->body_len, b->body_len);
-        ck_assert((a->body == NULL) == (b->body == NULL));
-        if (a->body)
-            ck_assert_mem_eq(a->body, b->body, a->body_len);
-    }
-    free(text);
-    free(text2);
-    json_decref(j);
-    json_decref(j2);
-    script_unref(again);
-}
 
 START_TEST(test_to_json_round_trip)
 {
