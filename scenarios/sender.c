@@ -526,6 +526,9 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         if (!ok)
             return wh_error_set(err, -EINVAL, "a header must be 'Name: value' on one line");
     }
+    if (o->id && (!*o->id || strlen(o->id) >= sizeof(((struct sender_attempt *)0)->id)))
+        return wh_error_set(err, -EINVAL, "the id must be 1 to %zu bytes",
+                            sizeof(((struct sender_attempt *)0)->id) - 1);
     const char *scheme = o->sig ? sig_config_scheme(o->sig) : NULL;
     enum sender_misbehave mb = o->misbehave;
     if (!o->sig && (mb == SENDER_BAD_SIGNATURE || mb == SENDER_DOUBLE_ENCODED ||
@@ -559,10 +562,12 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         goto out;
 
     /* the body: given, or the sample; broken for schema-violation */
-    if (o->body)
-        r = buf_append(&body, o->body, o->body_len);
-    else
+    if (o->body) {
+        if ((r = buf_append(&body, o->body, o->body_len)) < 0)
+            r = wh_error_set(err, r, "out of memory");
+    } else {
         r = sender_sample_body(scheme, o->event, o->url, &body, err);
+    }
     if (r == 0 && mb == SENDER_SCHEMA_VIOLATION) {
         struct buf broken;
         buf_init(&broken, 0);
@@ -570,11 +575,8 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         buf_finish(&body);
         body = broken;
     }
-    if (r < 0) {
-        if (r == -ENOMEM && !err->msg[0])
-            wh_error_set(err, r, "out of memory");
+    if (r < 0)
         goto out;
-    }
     /* the bytes signed: the body, or other bytes when misbehaving */
     if (mb == SENDER_BAD_SIGNATURE) {
         if ((r = buf_append(&signed_body, body.data, body.len)) == 0)
