@@ -55,6 +55,26 @@ START_TEST(test_backoff_parse)
 }
 END_TEST
 
+START_TEST(test_retry_after)
+{
+    const int64_t now = 1767225600LL * 1000000 + 250000; /* 2026-01-01T00:00:00.25Z */
+#define RA(s) sender_retry_after_ms((s), strlen(s), now)
+    ck_assert_int_eq(RA("0"), 0);
+    ck_assert_int_eq(RA("120"), 120000);
+    ck_assert_int_eq(RA("  3 \r\n"), 3000);
+    ck_assert_int_eq(RA("99999999999"), SENDER_MAX_WAIT_MS);
+    ck_assert_int_eq(RA("Thu, 01 Jan 2026 00:00:10 GMT"), 9750);    /* IMF-fixdate */
+    ck_assert_int_eq(RA("Thursday, 01-Jan-26 00:00:10 GMT"), 9750); /* RFC 850 */
+    ck_assert_int_eq(RA("Thu Jan  1 00:00:10 2026"), 9750);         /* asctime */
+    ck_assert_int_eq(RA("Wed, 31 Dec 2025 23:00:00 GMT"), 0);       /* past */
+    ck_assert_int_eq(RA(""), -1);
+    ck_assert_int_eq(RA("soon"), -1);
+    ck_assert_int_eq(RA("-5"), -1);
+    ck_assert_int_eq(RA("1.5"), -1);
+#undef RA
+}
+END_TEST
+
 START_TEST(test_misbehave_names)
 {
     /* every name in the list parses, and back */
@@ -274,6 +294,7 @@ static Suite *sender_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, test_backoff_parse);
     tcase_add_test(tc, test_misbehave_names);
+    tcase_add_test(tc, test_retry_after);
     suite_add_tcase(s, tc);
     tc = tcase_create("samples");
     tcase_add_test(tc, test_sample_twenty);
