@@ -197,6 +197,65 @@ int encode_terminal_json(struct buf *out, const char *json, size_t len)
     return r;
 }
 
+int encode_markup(struct buf *out, const void *data, size_t len, bool in_attribute)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *p = data;
+    size_t i = 0;
+    int r = 0;
+    while (i < len && r == 0) {
+        unsigned char c = p[i];
+        size_t j = i;
+        while (j < len && p[j] >= 0x20 && p[j] < 0x7F && !strchr("&<>\"'", p[j]))
+            j++;
+        if (j > i) {
+            r = buf_append(out, p + i, j - i);
+            i = j;
+            continue;
+        }
+        const char *ent = NULL;
+        switch (c) {
+        case '&': ent = "&amp;"; break;
+        case '<': ent = "&lt;"; break;
+        case '>': ent = "&gt;"; break;
+        case '"': ent = "&quot;"; break;
+        case '\'': ent = "&#39;"; break;
+        case '\r': ent = "&#13;"; break;
+        case '\n': ent = in_attribute ? "&#10;" : "\n"; break;
+        case '\t': ent = in_attribute ? "&#9;" : "\t"; break;
+        default: break;
+        }
+        if (ent) {
+            r = buf_append_str(out, ent);
+            i++;
+            continue;
+        }
+        if (c < 0x20) {
+            /* U+2400 + c: E2 90 80+c */
+            char pic[3] = {(char)0xE2, (char)0x90, (char)(0x80 + c)};
+            r = buf_append(out, pic, 3);
+            i++;
+            continue;
+        }
+        if (c == 0x7F) {
+            r = buf_append(out, "\xE2\x90\xA1", 3);
+            i++;
+            continue;
+        }
+        size_t n = utf8_seq(p + i, len - i);
+        bool c1 = n == 2 && c == 0xC2 && p[i + 1] < 0xA0;
+        bool nonchar = n == 3 && c == 0xEF && p[i + 1] == 0xBF && p[i + 2] >= 0xBE;
+        if (n && !c1 && !nonchar) {
+            r = buf_append(out, p + i, n);
+            i += n;
+        } else {
+            r = buf_append(out, replacement, 3);
+            i += n ? n : 1;
+        }
+    }
+    return r;
+}
+
 const char *encode_json_type(const json_t *v)
 {
     switch (json_typeof(v)) {

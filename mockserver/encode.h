@@ -33,6 +33,15 @@ int encode_rfc3339_us(struct buf *out, int64_t us);
  * doubled. With keep_newlines, '\n' and '\t' are written as they are (for bodies). */
 int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_newlines);
 
+/* Append text for XML 1.0 or HTML, safe in element content and in quoted attribute values:
+ * & < > " ' become &amp; &lt; &gt; &quot; &#39;, CR becomes &#13; (so it survives parsing);
+ * with in_attribute, LF and tab become &#10; and &#9; too (attribute values are normalised
+ * otherwise). What neither format allows, or allows only as a parse error, is replaced so the
+ * document is always well-formed: C0 controls other than tab, LF and CR become their Unicode
+ * control pictures (ESC as U+241B, NUL as U+2400), DEL becomes U+2421, C1 controls, U+FFFE,
+ * U+FFFF and each byte of invalid UTF-8 become U+FFFD. */
+int encode_markup(struct buf *out, const void *data, size_t len, bool in_attribute);
+
 /* "an object", "an array", "a string", "an integer", "a number", "a boolean" or "null": the
  * type of a JSON value in words, for messages (static string). */
 const char *encode_json_type(const json_t *v);

@@ -20,6 +20,16 @@ typedef struct reporter reporter;
 int reporter_create(const char *spec, reporter **ret, struct wh_error *err);
 void reporter_destroy(reporter *rp); /* closes the file; NULL-safe */
 
+/* Create the reporter called name (no "=FILE") writing to f, which stays the caller's (borrowed
+ * until reporter_destroy, which flushes but does not close it). tty: treat f as a terminal
+ * (console: progress lines, and colours unless NO_COLOR is set and not empty). Errors as
+ * reporter_create. */
+int reporter_create_stream(const char *name, FILE *f, bool tty, reporter **ret,
+                           struct wh_error *err);
+
+/* The format's name ("console", ...; static string). */
+const char *reporter_name(const reporter *rp);
+
 /* Live hooks (no-ops for the file formats). */
 void reporter_scenario_start(reporter *rp, const struct result_scenario *s);
 void reporter_check(reporter *rp, const struct result_scenario *s, const struct result_check *c);

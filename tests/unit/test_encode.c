@@ -2,6 +2,7 @@
  * RFC 3339 times and terminal escaping. */
 #include <check.h>
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,55 @@ START_TEST(test_terminal_json)
 }
 END_TEST
 
+
+/* ---- encode_markup ---- */
+
+static const struct {
+    const char *in;
+    size_t len;
+    bool attr;
+    const char *out;
+    const char *what;
+} markup_cases[] = {
+    {S("plain text"), false, "plain text", "plain"},
+    {S("<script>alert(1)</script>"), false, "&lt;script&gt;alert(1)&lt;/script&gt;", "tags"},
+    {S("a & b \"c\" 'd'"), false, "a &amp; b &quot;c&quot; &#39;d&#39;", "quotes, ampersand"},
+    {S("]]>"), false, "]]&gt;", "CDATA end"},
+    {S("l1\nl2\tx\r\n"), false, "l1\nl2\tx&#13;\n", "whitespace in content"},
+    {S("l1\nl2\tx\r"), true, "l1&#10;l2&#9;x&#13;", "whitespace in an attribute"},
+    {S("\x1b[31m\x00\x01"), false, "\xe2\x90\x9b[31m\xe2\x90\x80\xe2\x90\x81", "C0 pictures"},
+    {S("a\x7f" "b"), false, "a\xe2\x90\xa1" "b", "DEL"},
+    {S("\xc2\x9b" "x"), false, "\xef\xbf\xbd" "x", "C1 control"},
+    {S("\xef\xbf\xbe\xef\xbf\xbf"), false, "\xef\xbf\xbd\xef\xbf\xbd", "noncharacters"},
+    {S("\xff\xc3(\xe9"), false, "\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd", "invalid UTF-8"},
+    {S("\xed\xa0\x80"), false, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "surrogate"},
+    {S("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), false, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+     "valid UTF-8 passes"},
+};
+
+START_TEST(test_markup)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    ck_assert_int_eq(buf_append_str(&b, "pre:"), 0);
+    ck_assert_int_eq(encode_markup(&b, markup_cases[_i].in, markup_cases[_i].len,
+                                   markup_cases[_i].attr),
+                     0);
+    ck_assert_msg(strncmp(b.data, "pre:", 4) == 0 && strcmp(b.data + 4, markup_cases[_i].out) == 0,
+                  "%s: got '%s'", markup_cases[_i].what, b.data);
+    buf_finish(&b);
+}
+END_TEST
+
+START_TEST(test_markup_limit)
+{
+    struct buf b;
+    buf_init(&b, 8);
+    ck_assert_int_eq(encode_markup(&b, S("<<<<<<"), false), -E2BIG);
+    buf_finish(&b);
+}
+END_TEST
+
 static Suite *encode_suite(void)
 {
     Suite *s = suite_create("encode");
@@ -410,6 +460,11 @@ static Suite *encode_suite(void)
     tcase_add_test(tc, test_terminal_keep_newlines);
     tcase_add_test(tc, test_terminal_appends);
     tcase_add_test(tc, test_terminal_json);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("markup");
+    tcase_add_loop_test(tc, test_markup, 0, sizeof(markup_cases) / sizeof(markup_cases[0]));
+    tcase_add_test(tc, test_markup_limit);
     suite_add_tcase(s, tc);
     return s;
 }
