@@ -32,6 +32,9 @@
 /* Twenty nonces remembered per endpoint for replay detection. */
 #define NONCES_KEPT 16384
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* Pending connections the kernel queues before accept (capped by net.core.somaxconn): a
+ * sender that opens thousands at once must not see SYNs dropped and retried a second later. */
+#define LISTEN_BACKLOG 8192
 /* Messages whose attempts are counted per endpoint (older ones start again at attempt 1). */
 #define MESSAGES_KEPT 100000
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
@@ -825,7 +828,7 @@ static int bind_listen(server *s, struct wh_error *err)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
             break;
         saved = errno;
         close(fd);
