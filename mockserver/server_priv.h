@@ -59,6 +59,8 @@ struct request {
     /* admin */
     uint64_t admin_body_len; /* bytes of an admin request body, discarded */
     struct waiter wait;
+    struct buf admin_body;   /* the body of an admin request that takes one (replay) */
+    struct web_req *web;     /* owned; an event stream, export or replay (web.c) */
 };
 
 struct server {
@@ -95,6 +97,8 @@ struct server {
     unsigned inflight;
 
     unsigned char token_digest[32]; /* SHA-256 of the admin token */
+
+    struct web *web; /* the inspection page's event streams and replays (web.c) */
 };
 
 /* Borrow a reader store for the calling thread; -errno on failure. */
