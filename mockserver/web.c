@@ -758,6 +758,30 @@ static enum MHD_Result replay(server *s, struct request *req, const char *method
     return MHD_YES;
 }
 
+/* ---- DELETE /api/deliveries/{id} ---- */
+
+static enum MHD_Result delete_one(server *s, struct request *req, int64_t id)
+{
+    if (req->state == RS_READY) {
+        /* the writer is done: answer */
+        if (req->job.rc < 0)
+            return error(req, 500, "could not delete: %s", strerror(-req->job.rc));
+        if (req->job.result == 0)
+            return error(req, 404, "no delivery with id %" PRId64, id);
+        return json_answer(req, 200, json_pack("{sI}", "deleted", (json_int_t)req->job.result));
+    }
+    static const char *const none[] = {NULL};
+    struct arg_check c = {none, NULL};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
+    if (c.bad)
+        return error(req, 400, "unknown query argument '%.64s' (none are known here)", c.bad);
+    req->job.kind = WRITER_DELETE;
+    filter_init(&req->job.filter);
+    req->job.filter.since_id = id - 1;
+    req->job.filter.upto_id = id;
+    return server_park_job(s, req);
+}
+
 /* ---- routing and hooks ---- */
 
 bool web_handle(server *s, struct request *req, const char *method, const char *sub,
@@ -800,10 +824,11 @@ bool web_handle(server *s, struct request *req, const char *method, const char *
     if (strncmp(api, "/deliveries/", 12) == 0) {
         const char *rest = api + 12;
         const char *slash = strchr(rest, '/');
-        if (!slash || strcmp(slash, "/replay") != 0)
+        bool del = !slash && strcmp(method, "DELETE") == 0;
+        if (!del && (!slash || strcmp(slash, "/replay") != 0))
             return false;
         char idtext[32];
-        size_t il = (size_t)(slash - rest);
+        size_t il = slash ? (size_t)(slash - rest) : strlen(rest);
         int64_t id;
         if (il == 0 || il >= sizeof(idtext))
             return false;
@@ -811,7 +836,7 @@ bool web_handle(server *s, struct request *req, const char *method, const char *
         idtext[il] = '\0';
         if (filter_parse_int(idtext, 1, INT64_MAX, &id) < 0)
             return false; /* admin.c names the bad id */
-        *ret = replay(s, req, method, id);
+        *ret = del ? delete_one(s, req, id) : replay(s, req, method, id);
         return true;
     }
     return false;
