@@ -6,7 +6,8 @@
 #include "version.h"
 
 static const struct cli_command *const commands[] = {&cmd_serve, &cmd_deliveries, &cmd_sign,
-                                                     &cmd_verify, &cmd_schema, &cmd_health};
+                                                     &cmd_verify, &cmd_schema, &cmd_health,
+                                                     &cmd_replay};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)

@@ -176,7 +176,8 @@ static enum MHD_Result method_not_allowed(struct request *req, const char *allow
 /* Parse the filter arguments; on error the response is queued and false returned. */
 static bool read_filter(struct request *req, struct delivery_filter *f, enum MHD_Result *ret)
 {
-    static const char *const keys[] = {"endpoint", "method", "since_id", "limit", "order"};
+    static const char *const keys[] = {"endpoint", "method", "since_id", "limit", "order",
+                                       "event", "signature", "schema", "q", "before_id"};
     struct wh_error err;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = arg(req, keys[i]);
@@ -229,12 +230,14 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
         return list_now(s, req, &w->filter);
     }
     static const char *const known[] = {"endpoint", "method",  "since_id",  "limit",
-                                        "order",    "wait_ms", "min_count", NULL};
+                                        "order",    "wait_ms", "min_count", "event",
+                                        "signature", "schema", "q", "before_id", NULL};
     const char *bad = unknown_arg(req, known);
     if (bad)
         return server_respond_error(req->conn, 400,
                                     "unknown query argument '%.64s' (known: endpoint, method, "
-                                    "since_id, limit, order, wait_ms, min_count)", bad);
+                                    "since_id, limit, order, wait_ms, min_count, event, "
+                                    "signature, schema, q, before_id)", bad);
     enum MHD_Result ret;
     filter_init(&w->filter);
     if (!read_filter(req, &w->filter, &ret))
