@@ -768,7 +768,8 @@ function endpointCard(ep) {
         msg.className = "error";
       }
     } })), msg);
-  card.append(
+  /* DOM append writes null as "null": leave the missing parts out */
+  card.append(...[
     el("h3", {}, el("span", { text: ep.name === "-" ? "catch-all" : ep.name }), " ", el("span", { class: "path muted", text: ep.path })),
     ep.description ? el("p", { text: ep.description }) : null,
     kv([
@@ -784,7 +785,7 @@ function endpointCard(ep) {
       $("f-endpoint").value = ep.name;
       reload();
     } }),
-    form);
+    form].filter(Boolean));
   return card;
 }
 

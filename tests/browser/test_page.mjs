@@ -295,7 +295,11 @@ test("hostile payloads are shown as text: no dialog, no script", async () => {
   ids.hostile = JSON.parse(r.body).id;
   const json = JSON.stringify({ type: "order.created", id: img, [script]: "javascript:alert(1)", amount: img });
   ids.hostileJson = await post(A.url, "/shop", json, { "X-Evil": img });
-  await waitRows(page, before + 2);
+  // the event name comes from the body too
+  ids.hostileEvent = await post(A.url, "/shop", JSON.stringify({ type: img + script, id: "x" }));
+  await waitRows(page, before + 3);
+  const ev = await page.locator(`#rows tr[data-id="${ids.hostileEvent}"] .c-event`).textContent();
+  check(ev === img + script, "the event name is shown as text: " + ev);
   const shown = await page.locator(`#rows tr[data-id="${ids.hostile}"] .c-path`).textContent();
   check(shown.includes(script), "the path is shown as text: " + shown);
   await page.click(`#rows tr[data-id="${ids.hostile}"]`);
@@ -387,6 +391,59 @@ test("the endpoints view tolerates a receiver without the endpoints API", async 
   // the console reports the 404 of the probe; that is the only error allowed here
   page.trouble = page.trouble.filter((t) => !t.includes("404"));
   noTrouble(page, "endpoints");
+  await page.close();
+});
+
+// The scripted-responses API (endpoints, messages, the new delivery fields) is not part of
+// this receiver yet: the page is checked against its documented shapes with the browser's
+// own request interception standing in for it.
+test("endpoints view and attempts timeline against the documented shapes (mocked API)", async () => {
+  const page = await newPage(context);
+  const ep = (used) => ({
+    name: "github", path: "/webhooks/github/*", description: "GitHub <b>hooks</b>", signature: "github",
+    schemas: false,
+    responses: { script: { rules: [{ status: 503, times: 2 }, { status: 200 }], cycle: false }, deliveries: 3,
+      rules: [{ index: 0, used }, { index: 1, used: 1 }], messages: 1 },
+  });
+  let put = null;
+  await page.route("**/_webhooky/api/endpoints", (route) => route.fulfill({ json: { endpoints: [ep(2),
+    { name: "-", path: "*", description: null, signature: null, schemas: false, responses: { script: null, deliveries: 0, rules: [], messages: 0 } }] } }));
+  await page.route("**/_webhooky/api/endpoints/github/responses", (route) => {
+    put = route.request().postData();
+    return route.fulfill({ json: ep(0) });
+  });
+  await page.route("**/_webhooky/api/messages?*", (route) => route.fulfill({ json: { messages: [{
+    endpoint: "github", key: "msg-1", message_id: "msg-1", outcome: "delivered", attempts: [
+      { id: ids.bad, received_at: "2026-11-27T10:00:00Z", status: 503, fault: null, delay_ms: 0, since_previous_ms: null },
+      { id: ids.good, received_at: "2026-11-27T10:00:02Z", status: null, fault: "reset", delay_ms: 0, since_previous_ms: 2000 },
+      { id: 999, received_at: "2026-11-27T10:00:06Z", status: 200, fault: null, delay_ms: 150, since_previous_ms: 4000 }] }] } }));
+  await page.route(`**/_webhooky/api/deliveries/${ids.good}`, async (route) => {
+    const real = await (await route.fetch()).json();
+    Object.assign(real, { message_key: "msg-1", attempt: 2, since_previous_ms: 2000, responded_at: null,
+      response: { status: null, delay_ms: 0, fault: "reset", rule: 0 } });
+    return route.fulfill({ json: real });
+  });
+  await page.goto(A.url + "/_webhooky/#/endpoints");
+  await page.waitForSelector('#endpoints .endpoint[data-name="github"] .rules li');
+  const rules = await page.locator('#endpoints .endpoint[data-name="github"] .rules li').allTextContents();
+  check(rules.length === 2 && rules[0].includes("503") && rules[0].includes("used 2"), "rules: " + rules);
+  check((await page.locator('#endpoints .endpoint[data-name="github"]').textContent()).includes("GitHub <b>hooks</b>"), "description as text");
+  check(!(await page.locator("#endpoints").textContent()).includes("null"), "no 'null' shown for missing parts");
+  await page.fill('#endpoints .endpoint[data-name="github"] textarea', "503x2,200");
+  await page.click('#endpoints .endpoint[data-name="github"] button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#endpoints .endpoint[data-name="github"] .rules li').textContent.includes("used 0"));
+  check(put === "503x2,200", "the script was PUT: " + put);
+  await noOverflow(page, "endpoints");
+  await page.screenshot({ path: path.join(ARTIFACTS, "page-endpoints-mocked.png") });
+  await page.goto(A.url + `/_webhooky/#/d/${ids.good}`);
+  await page.waitForSelector("#attempts:not([hidden]) .timeline li");
+  const steps = await page.locator("#attempts .timeline li").allTextContents();
+  check(steps.length === 3 && steps[1].includes("reset") && steps[2].includes("+150ms"), "timeline: " + steps);
+  check((await page.locator("#attempts .timeline li.current").textContent()).includes("#2"), "the current attempt");
+  await page.locator("#attempts").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, "page-timeline-mocked.png") });
+  check((await page.locator("#detail").textContent()).includes("reset"), "the fault as the answer given");
+  noTrouble(page, "mocked endpoints and timeline");
   await page.close();
 });
 
