@@ -26,9 +26,9 @@ static double now_ms(void)
 
 static const char *const endpoints[] = {"twenty", "github", "stripe", NULL};
 static const char *const events[] = {"person.created", "person.updated", "company.created",
-                                     "push", "pull_request", "issues", "invoice.paid",
-                                     "charge.failed", "customer.created", "note.created",
-                                     "task.updated", "opportunity.deleted"};
+                                     "push",           "pull_request",   "issues",
+                                     "invoice.paid",   "charge.failed",  "customer.created",
+                                     "note.created",   "task.updated",   "opportunity.deleted"};
 
 static struct delivery *make(unsigned i)
 {
@@ -43,8 +43,10 @@ static struct delivery *make(unsigned i)
     delivery_add_header(d, "Content-Type", 12, "application/json", 16);
     delivery_add_header(d, "User-Agent", 10, "bench/1.0", 9);
     char body[1100];
-    int n = snprintf(body, sizeof(body), "{\"eventName\":\"%s\",\"id\":\"evt_%08u\",\"data\":{"
-                     "\"name\":\"customer %u\",\"pad\":\"", ev, i, i * 31);
+    int n = snprintf(body, sizeof(body),
+                     "{\"eventName\":\"%s\",\"id\":\"evt_%08u\",\"data\":{"
+                     "\"name\":\"customer %u\",\"pad\":\"",
+                     ev, i, i * 31);
     while (n < 1000)
         body[n++] = (char)('a' + (i + (unsigned)n) % 26);
     n += snprintf(body + n, sizeof(body) - (size_t)n, "\"}}");
@@ -136,8 +138,7 @@ int main(int argc, char **argv)
     }
     if (n > have)
         printf("inserted %ld deliveries in %.0f ms (%.1f us each; slowest batch of 64: %.2f ms)\n",
-               n - have, now_ms() - t0, (now_ms() - t0) * 1000.0 / (double)(n - have),
-               worst_batch);
+               n - have, now_ms() - t0, (now_ms() - t0) * 1000.0 / (double)(n - have), worst_batch);
     store_close(w);
 
     store *st = NULL;

@@ -9,8 +9,9 @@
 
 int har_begin(struct buf *out)
 {
-    return buf_printf(out, "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"webhooky\","
-                           "\"version\":\"%s\"},\"pages\":[],\"entries\":[",
+    return buf_printf(out,
+                      "{\"log\":{\"version\":\"1.2\",\"creator\":{\"name\":\"webhooky\","
+                      "\"version\":\"%s\"},\"pages\":[],\"entries\":[",
                       WEBHOOKY_VERSION);
 }
 
@@ -63,7 +64,8 @@ static json_t *entry(const struct delivery *d, const char *host)
     struct buf t;
     buf_init(&t, 0);
     if (!e || !meta || set(e, "request", req = json_object()) < 0 ||
-        set(e, "response", resp = json_object()) < 0 || set(req, "headers", hdrs = json_array()) < 0)
+        set(e, "response", resp = json_object()) < 0 ||
+        set(req, "headers", hdrs = json_array()) < 0)
         goto fail;
     size_t hl = 0;
     const char *h = delivery_header(d, "Host", &hl);
@@ -91,7 +93,8 @@ static json_t *entry(const struct delivery *d, const char *host)
     if (set(req, "method", encode_json_string(d->method, strlen(d->method))) < 0 ||
         set(req, "url", encode_json_string(t.data, t.len)) < 0 ||
         set(req, "httpVersion", json_string("HTTP/1.1")) < 0 ||
-        set(req, "cookies", json_array()) < 0 || set(req, "queryString", query_list(d->query)) < 0 ||
+        set(req, "cookies", json_array()) < 0 ||
+        set(req, "queryString", query_list(d->query)) < 0 ||
         set(req, "headersSize", json_integer(-1)) < 0 ||
         set(req, "bodySize", json_integer((json_int_t)d->body_size)) < 0)
         goto fail;
@@ -119,8 +122,8 @@ static json_t *entry(const struct delivery *d, const char *host)
         set(resp, "statusText", json_string("")) < 0 ||
         set(resp, "httpVersion", json_string("HTTP/1.1")) < 0 ||
         set(resp, "cookies", json_array()) < 0 || set(resp, "headers", json_array()) < 0 ||
-        set(resp, "content", json_pack("{sisssi}", "size", 0, "mimeType", "", "compression",
-                                       0)) < 0 ||
+        set(resp, "content", json_pack("{sisssi}", "size", 0, "mimeType", "", "compression", 0)) <
+            0 ||
         set(resp, "redirectURL", json_string("")) < 0 ||
         set(resp, "headersSize", json_integer(-1)) < 0 ||
         set(resp, "bodySize", json_integer(-1)) < 0)

@@ -28,8 +28,7 @@ int replay_check_url(const char *url, struct wh_error *err)
     if (n == 0)
         return wh_error_set(err, -EINVAL, "the replay URL is empty");
     if (n > REPLAY_MAX_URL)
-        return wh_error_set(err, -EINVAL, "the replay URL is longer than %d bytes",
-                            REPLAY_MAX_URL);
+        return wh_error_set(err, -EINVAL, "the replay URL is longer than %d bytes", REPLAY_MAX_URL);
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return wh_error_set(err, -EINVAL, "the replay URL must start with http:// or https://");
     const char *host = url + (url[4] == ':' ? 7 : 8);
@@ -37,8 +36,9 @@ int replay_check_url(const char *url, struct wh_error *err)
         return wh_error_set(err, -EINVAL, "the replay URL has no host");
     for (const unsigned char *p = (const unsigned char *)url; *p; p++)
         if (*p <= 0x20 || *p == 0x7F)
-            return wh_error_set(err, -EINVAL, "the replay URL contains a space or a control "
-                                              "character");
+            return wh_error_set(err, -EINVAL,
+                                "the replay URL contains a space or a control "
+                                "character");
     return 0;
 }
 
@@ -57,7 +57,8 @@ int replay_parse_request(const void *body, size_t len, char **ret_url, struct wh
         r = wh_error_set(err, -EINVAL, "the body must be a JSON object {\"url\": \"http://...\"}");
         goto out;
     }
-    json_object_foreach(v, key, val) {
+    json_object_foreach(v, key, val)
+    {
         if (strcmp(key, "url") != 0) {
             r = wh_error_set(err, -EINVAL, "unknown field '%.64s' (known: url)", key);
             goto out;
@@ -89,9 +90,9 @@ out:
  * own. */
 static bool hop_header(const char *n, size_t nl)
 {
-    static const char *const skip[] = {"Host", "Content-Length", "Transfer-Encoding",
-                                       "Connection", "Keep-Alive", "Expect", "TE", "Upgrade",
-                                       "Trailer"};
+    static const char *const skip[] = {"Host",       "Content-Length", "Transfer-Encoding",
+                                       "Connection", "Keep-Alive",     "Expect",
+                                       "TE",         "Upgrade",        "Trailer"};
     for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
         if (strlen(skip[i]) == nl && strncasecmp(n, skip[i], nl) == 0)
             return true;
@@ -225,8 +226,8 @@ int replay_send(const struct delivery *d, const char *url, const atomic_bool *ab
         hdrs = next;
     }
     /* what curl would add of its own accord and the captured request did not have */
-    const char *const none[] = {has_ct ? NULL : "Content-Type:", has_accept ? NULL : "Accept:",
-                                "Expect:"};
+    const char *const none[] = {
+        has_ct ? NULL : "Content-Type:", has_accept ? NULL : "Accept:", "Expect:"};
     for (size_t i = 0; i < 3; i++) {
         if (!none[i])
             continue;
@@ -286,8 +287,7 @@ out:
     return r;
 }
 
-json_t *replay_result_to_json(const struct replay_result *r, int64_t delivery_id,
-                              const char *url)
+json_t *replay_result_to_json(const struct replay_result *r, int64_t delivery_id, const char *url)
 {
     struct buf b64;
     buf_init(&b64, 0);

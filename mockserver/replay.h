@@ -27,11 +27,11 @@
 #define REPLAY_TIMEOUT_MS 10000
 
 struct replay_result {
-    long status;            /* the answer's HTTP status */
-    struct buf headers;     /* the answer's headers, a blob as in delivery.h (header_iter) */
-    struct buf body;        /* its first REPLAY_MAX_BODY bytes */
-    uint64_t body_size;     /* bytes of body received in all */
-    int64_t duration_us;    /* from the start of the request to the end of the answer */
+    long status;         /* the answer's HTTP status */
+    struct buf headers;  /* the answer's headers, a blob as in delivery.h (header_iter) */
+    struct buf body;     /* its first REPLAY_MAX_BODY bytes */
+    uint64_t body_size;  /* bytes of body received in all */
+    int64_t duration_us; /* from the start of the request to the end of the answer */
 };
 
 void replay_result_init(struct replay_result *r);
@@ -55,7 +55,6 @@ int replay_send(const struct delivery *d, const char *url, const atomic_bool *ab
 /* The API's JSON for a replay's answer: {"delivery_id", "url", "status", "headers",
  * "body" | "body_base64", "body_size", "truncated", "duration_us"}; a new reference, or NULL
  * on out of memory. url is borrowed. */
-json_t *replay_result_to_json(const struct replay_result *r, int64_t delivery_id,
-                              const char *url);
+json_t *replay_result_to_json(const struct replay_result *r, int64_t delivery_id, const char *url);
 
 #endif

@@ -27,9 +27,9 @@
 #define TOKEN_COOKIE "webhooky_stream"
 
 /* The page's own policy: its files only, no inline script or style, no frames, no plugins. */
-#define PAGE_CSP                                                                               \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "         \
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "        \
+#define PAGE_CSP                                                                                   \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "             \
     "form-action 'self'"
 
 enum web_kind { WEB_STREAM, WEB_EXPORT, WEB_REPLAY };
@@ -43,9 +43,9 @@ struct web_req {
     size_t out_pos;
 
     /* event stream (WEB_STREAM) */
-    int64_t checked;     /* deliveries with ids up to this were looked at */
-    bool parked;         /* suspended in the content reader; guarded by web.lock */
-    bool heartbeat_due;  /* guarded by web.lock */
+    int64_t checked;    /* deliveries with ids up to this were looked at */
+    bool parked;        /* suspended in the content reader; guarded by web.lock */
+    bool heartbeat_due; /* guarded by web.lock */
     bool ended;
     bool linked;
     struct web_req *prev, *next;
@@ -148,8 +148,8 @@ static enum MHD_Result error(struct request *req, unsigned status, const char *f
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     req->state = RS_ANSWERED;
-    return server_respond_json(req->conn, status, json_pack("{so}", "error",
-                                                            encode_json_string(msg, strlen(msg))));
+    return server_respond_json(req->conn, status,
+                               json_pack("{so}", "error", encode_json_string(msg, strlen(msg))));
 }
 
 static enum MHD_Result json_answer(struct request *req, unsigned status, json_t *v)
@@ -183,8 +183,8 @@ static enum MHD_Result serve_asset(struct request *req, const char *method, cons
             a = &web_assets[i];
     if (!a)
         return error(req, 404, "no such file of the page");
-    const char *inm = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-                                                  MHD_HTTP_HEADER_IF_NONE_MATCH);
+    const char *inm =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     bool fresh = inm && strcmp(inm, a->etag) == 0;
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         fresh ? 0 : a->len, (void *)(uintptr_t)a->data, MHD_RESPMEM_PERSISTENT);
@@ -281,8 +281,8 @@ static int append_summary(void *arg, const struct delivery *d)
 
 static enum MHD_Result summaries(server *s, struct request *req)
 {
-    static const char *const known[] = {FILTER_KEYS, "before_id", "since_id", "limit", "count",
-                                        NULL};
+    static const char *const known[] = {FILTER_KEYS, "before_id", "since_id",
+                                        "limit",     "count",     NULL};
     struct delivery_filter f;
     enum MHD_Result ret;
     if (!read_args(req, known, FILTER_KEYS_TEXT ", before_id, since_id, limit, count", &f, &ret))
@@ -316,9 +316,10 @@ static enum MHD_Result summaries(server *s, struct request *req)
         json_decref(list);
         return error(req, 500, "%s", r == -ENOMEM ? "out of memory" : err.msg);
     }
-    return json_answer(req, 200, json_pack("{sososI}", "deliveries", list, "matched",
-                                           matched >= 0 ? json_integer(matched) : json_null(),
-                                           "last_id", (json_int_t)last));
+    return json_answer(req, 200,
+                       json_pack("{sososI}", "deliveries", list, "matched",
+                                 matched >= 0 ? json_integer(matched) : json_null(), "last_id",
+                                 (json_int_t)last));
 }
 
 /* ---- the event stream: GET /api/stream ---- */
@@ -461,15 +462,15 @@ static bool cookie_authorized(server *s, struct request *req)
     return c && strlen(c) == strlen(want) && CRYPTO_memcmp(c, want, strlen(want)) == 0;
 }
 
-static enum MHD_Result stream(server *s, struct request *req, const char *method,
-                              bool authorized)
+static enum MHD_Result stream(server *s, struct request *req, const char *method, bool authorized)
 {
     struct web *w = s->web;
     if (strcmp(method, "GET") != 0)
         return not_allowed(req, "GET");
     if (!authorized && !cookie_authorized(s, req))
-        return error(req, 401, "the event stream needs the admin token: send 'Authorization: "
-                               "Bearer TOKEN', or POST it to /_webhooky/api/session first");
+        return error(req, 401,
+                     "the event stream needs the admin token: send 'Authorization: "
+                     "Bearer TOKEN', or POST it to /_webhooky/api/session first");
     static const char *const known[] = {FILTER_KEYS, "since_id", NULL};
     struct delivery_filter f;
     enum MHD_Result ret;
@@ -496,8 +497,9 @@ static enum MHD_Result stream(server *s, struct request *req, const char *method
     if (w->stopping || w->n_streams >= w->max_streams) {
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->lock);
-        return error(req, 503, stopping ? "the receiver is stopping"
-                                        : "too many event streams are open (at most %u)",
+        return error(req, 503,
+                     stopping ? "the receiver is stopping"
+                              : "too many event streams are open (at most %u)",
                      w->max_streams);
     }
     r->checked = from_given ? f.since_id : w->committed;
@@ -541,7 +543,7 @@ static enum MHD_Result session(server *s, struct request *req, const char *metho
     if (strcmp(method, "POST") != 0)
         return not_allowed(req, "POST");
     struct MHD_Response *resp = MHD_create_response_from_buffer(
-        12, (void *)(uintptr_t)"{\"ok\":true}\n", MHD_RESPMEM_PERSISTENT);
+        12, (void *)(uintptr_t) "{\"ok\":true}\n", MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -622,37 +624,23 @@ static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
     }
 }
 
-static enum MHD_Result export(server *s, struct request *req, const char *method, bool har)
-{
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return not_allowed(req, "GET");
+static enum MHD_Result export(server *s, struct request *req, const char *method, bool har) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return not_allowed(req, "GET");
     static const char *const known[] = {FILTER_KEYS, "before_id", "since_id", NULL};
-    struct delivery_filter f;
-    enum MHD_Result ret;
-    if (!read_args(req, known, FILTER_KEYS_TEXT ", before_id, since_id", &f, &ret))
-        return ret;
-    struct web_req *r = calloc(1, sizeof(*r));
-    if (!r)
-        return MHD_NO;
-    r->kind = WEB_EXPORT;
-    r->srv = s;
-    r->req = req;
-    r->filter = f;
-    r->har = har;
-    buf_init(&r->out, 0);
-    req->web = r;
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, export_read, r, NULL);
-    if (resp) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                har ? "application/json" : "application/x-ndjson");
-        MHD_add_response_header(resp, "Content-Disposition",
-                                har ? "attachment; filename=\"webhooky.har\""
-                                    : "attachment; filename=\"webhooky.jsonl\"");
-        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    }
-    return queue(req, MHD_HTTP_OK, resp);
+    struct delivery_filter f; enum MHD_Result ret;
+    if (!read_args(req, known, FILTER_KEYS_TEXT ", before_id, since_id", &f, &ret)) return ret;
+    struct web_req *r = calloc(1, sizeof(*r)); if (!r) return MHD_NO; r->kind = WEB_EXPORT;
+    r->srv = s; r->req = req; r->filter = f; r->har = har; buf_init(&r->out, 0); req->web = r;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+                                                                  export_read, r, NULL);
+    if (resp){MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                      har ? "application/json" : "application/x-ndjson");
+              MHD_add_response_header(resp, "Content-Disposition",
+                                      har ? "attachment; filename=\"webhooky.har\""
+                                          : "attachment; filename=\"webhooky.jsonl\"");
+              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+              MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");}
+return queue(req, MHD_HTTP_OK, resp);
 }
 
 /* ---- POST /api/deliveries/{id}/replay ---- */
@@ -717,8 +705,8 @@ static enum MHD_Result replay(server *s, struct request *req, const char *method
     replay_result_init(&r->res);
     req->web = r;
     struct wh_error err;
-    if (replay_parse_request(req->admin_body.data ? req->admin_body.data : "",
-                             req->admin_body.len, &r->url, &err) < 0)
+    if (replay_parse_request(req->admin_body.data ? req->admin_body.data : "", req->admin_body.len,
+                             &r->url, &err) < 0)
         return error(req, 400, "%s", err.msg);
     store *st = NULL;
     int rc = server_reader_acquire(s, &st, &err);
@@ -734,8 +722,9 @@ static enum MHD_Result replay(server *s, struct request *req, const char *method
     if (w->stopping || w->n_replays >= WEB_MAX_REPLAYS) {
         bool stopping = w->stopping;
         pthread_mutex_unlock(&w->lock);
-        return error(req, 503, stopping ? "the receiver is stopping"
-                                        : "too many replays are running (at most %d)",
+        return error(req, 503,
+                     stopping ? "the receiver is stopping"
+                              : "too many replays are running (at most %d)",
                      WEB_MAX_REPLAYS);
     }
     /* park first, so the thread's resume can only come after the suspend */

@@ -9,7 +9,7 @@ struct web_asset {
     const char *content_type; /* with charset */
     const unsigned char *data;
     size_t len;
-    const char *etag;         /* quoted hash of the bytes */
+    const char *etag; /* quoted hash of the bytes */
 };
 
 extern const struct web_asset web_assets[];

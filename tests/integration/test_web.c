@@ -60,8 +60,8 @@ START_TEST(page_and_its_headers)
     char inm[128];
     snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
     struct wh_response r;
-    wh_request(NULL, &srv, "GET", "/_webhooky/ui/app.js", (const char *const[]){inm, NULL}, NULL,
-               0, &r);
+    wh_request(NULL, &srv, "GET", "/_webhooky/ui/app.js", (const char *const[]){inm, NULL}, NULL, 0,
+               &r);
     ck_assert_int_eq(r.status, 304);
     wh_response_free(&r);
     free(etag);
@@ -119,7 +119,8 @@ START_TEST(summaries_filter_page_and_count)
     ck_assert_int_eq(matched("q=needle"), 1);
     v = summaries("q=needle");
     ck_assert_int_eq(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(v, "deliveries"), 0), "id")), a1);
+                         json_array_get(json_object_get(v, "deliveries"), 0), "id")),
+                     a1);
     json_decref(v);
     ck_assert_int_eq(matched("endpoint=alpha"), 2);
     ck_assert_int_eq(matched("endpoint=-"), 5);
@@ -196,8 +197,8 @@ START_TEST(stream_sends_committed_deliveries)
     close(fd);
 
     struct wh_response r;
-    wh_request(NULL, &srv, "GET", "/_webhooky/api/stream", (const char *const[]){"Last-Event-ID: x", NULL},
-               NULL, 0, &r);
+    wh_request(NULL, &srv, "GET", "/_webhooky/api/stream",
+               (const char *const[]){"Last-Event-ID: x", NULL}, NULL, 0, &r);
     ck_assert_int_eq(r.status, 400);
     wh_response_free(&r);
     wh_request(NULL, &srv, "POST", "/_webhooky/api/stream", NULL, "", 0, &r);
@@ -242,8 +243,7 @@ START_TEST(delete_one_and_exports)
 
     wh_request(NULL, &srv, "GET", "/_webhooky/api/export.jsonl?endpoint=alpha", NULL, NULL, 0, &r);
     ck_assert_int_eq(r.status, 200);
-    ck_assert_msg(strstr(r.body, "\"body\":\"three\"") && !strstr(r.body, "\"two\""), "%s",
-                  r.body);
+    ck_assert_msg(strstr(r.body, "\"body\":\"three\"") && !strstr(r.body, "\"two\""), "%s", r.body);
     wh_response_free(&r);
 
     /* a large export is streamed in pieces and still whole */
@@ -299,8 +299,8 @@ START_TEST(replay_api_and_cli)
         wh_response_free(&r);
     }
     snprintf(body, sizeof(body), "{\"url\": \"%s/\"}", srv.url);
-    wh_request(NULL, &srv, "POST", "/_webhooky/api/deliveries/99/replay", NULL, body,
-               strlen(body), &r);
+    wh_request(NULL, &srv, "POST", "/_webhooky/api/deliveries/99/replay", NULL, body, strlen(body),
+               &r);
     ck_assert_int_eq(r.status, 404);
     wh_response_free(&r);
     const char *nowhere = "{\"url\": \"http://127.0.0.1:9/\"}";
@@ -391,8 +391,8 @@ START_TEST(token_cookie_opens_only_the_stream)
 {
     char *db = wh_path(dir, "token.db");
     struct wh_server s2;
-    wh_server_start(&s2, dir, db,
-                    (const char *const[]){"--quiet", "--admin-token", "t0ken", NULL}, NULL);
+    wh_server_start(&s2, dir, db, (const char *const[]){"--quiet", "--admin-token", "t0ken", NULL},
+                    NULL);
     free(db);
     struct wh_response r;
     wh_request(NULL, &s2, "GET", "/_webhooky/", NULL, NULL, 0, &r);
