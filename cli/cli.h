@@ -47,6 +47,7 @@ extern const struct cli_command cmd_sign;
 extern const struct cli_command cmd_verify;
 extern const struct cli_command cmd_schema;
 extern const struct cli_command cmd_send;
+extern const struct cli_command cmd_replay;
 
 /* What `sign` and `verify` share (cmd_sign.c): the scheme settings gathered from options into
  * the JSON object sig_config_parse reads, and reading a body or header file. */

@@ -11,6 +11,7 @@
 #include "mockserver/encode.h"
 #include "mockserver/filter.h"
 #include "mockserver/messages.h"
+#include "mockserver/har.h"
 #include "mockserver/store.h"
 
 static int run(int argc, char **argv);
@@ -22,7 +23,7 @@ const struct cli_command cmd_deliveries = {
         "usage: webhooky deliveries list   [--db PATH] [--limit N] [--endpoint NAME]\n"
         "                                  [--method M] [--since-id N] [--json]\n"
         "       webhooky deliveries show   ID [--db PATH] [--json]\n"
-        "       webhooky deliveries export [--db PATH] [--format jsonl] [--endpoint NAME]\n"
+        "       webhooky deliveries export [--db PATH] [--format jsonl|har] [--endpoint NAME]\n"
         "                                  [--since-id N]\n"
         "       webhooky deliveries count  [--db PATH] [--endpoint NAME] [--since-id N]\n"
         "       webhooky deliveries clear  [--db PATH] [--endpoint NAME]\n"
@@ -33,7 +34,8 @@ const struct cli_command cmd_deliveries = {
         "  list    a table, oldest first with the newest at the bottom: the last N deliveries\n"
         "          (--limit, default 100); --json prints the API's JSON instead\n"
         "  show    one delivery: headers and body (JSON pretty-printed); --json for the API's JSON\n"
-        "  export  every selected delivery as one JSON object per line (the API's JSON)\n"
+        "  export  every selected delivery as one JSON object per line (the API's JSON), or\n"
+        "          with --format har as an HTTP Archive (HAR 1.2) for browser dev tools\n"
         "  count   how many deliveries are selected\n"
         "  clear   delete the selected deliveries (all, or --endpoint)\n"
         "  messages  deliveries grouped into messages: each message's attempts, what they were\n"
@@ -46,7 +48,7 @@ const struct cli_command cmd_deliveries = {
         "  -m, --method M        only this HTTP method (list)\n"
         "      --since-id N      only deliveries with an id greater than N\n"
         "      --json            JSON output (list, show)\n"
-        "      --format FMT      export format: jsonl (default)\n"
+        "      --format FMT      export format: jsonl (default) or har\n"
         "  -h, --help            show this help\n"
         "\n"
         "Captured bytes are escaped for the terminal (control characters as \\xNN).\n",
@@ -423,15 +425,48 @@ static int jsonl_row(void *arg, const struct delivery *d)
     return 0;
 }
 
+/* One HAR entry to stdout; arg counts the entries written. */
+static int har_row(void *arg, const struct delivery *d)
+{
+    size_t *n = arg;
+    struct buf b;
+    buf_init(&b, 0);
+    int r = har_append_entry(&b, d, "localhost", *n == 0);
+    if (r == 0)
+        r = put_json_text(b.data);
+    buf_finish(&b);
+    (*n)++;
+    return r;
+}
+
+static int export_har(store *st, const struct delivery_filter *f, struct wh_error *err)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    size_t n = 0;
+    int r = har_begin(&b);
+    if (r == 0)
+        r = put_json_text(b.data);
+    if (r == 0)
+        r = store_foreach(st, f, har_row, &n, err);
+    buf_reset(&b);
+    if (r == 0 && (r = har_end(&b)) == 0)
+        r = put_json_text(b.data);
+    buf_finish(&b);
+    return r;
+}
+
 static int export(const struct opts *o)
 {
-    if (o->format && strcmp(o->format, "jsonl") != 0)
-        return cli_usage_error(&cmd_deliveries, "--format must be 'jsonl', not '%s'", o->format);
+    bool har = o->format && strcmp(o->format, "har") == 0;
+    if (o->format && !har && strcmp(o->format, "jsonl") != 0)
+        return cli_usage_error(&cmd_deliveries, "--format must be 'jsonl' or 'har', not '%s'",
+                               o->format);
     store *st;
     if (open_store(o, &st) < 0)
         return EXIT_RUNTIME;
     struct wh_error err = {0};
-    int r = store_foreach(st, &o->f, jsonl_row, NULL, &err);
+    int r = har ? export_har(st, &o->f, &err) : store_foreach(st, &o->f, jsonl_row, NULL, &err);
     store_close(st);
     if (fflush(stdout) != 0 && r == 0)
         r = -EIO;

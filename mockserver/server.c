@@ -22,6 +22,7 @@
 #include "schemaset.h"
 #include "seen.h"
 #include "signature.h"
+#include "web.h"
 
 #define ADMIN_PREFIX "/_webhooky"
 /* Bytes of an oversized body that are kept with the 413 record. */
@@ -980,6 +981,8 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
                            &s->writer, err)) < 0)
         goto fail;
     s->committed_last = writer_last_id(s->writer);
+    if ((r = web_create(s, &s->web, err)) < 0)
+        goto fail;
     if ((r = bind_listen(s, err)) < 0)
         goto fail;
 
@@ -1090,6 +1093,7 @@ void server_stop(server *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     writer_destroy(s->writer);
+    web_destroy(s->web);
     timers_destroy(s->timers);
     metrics_destroy(s->metrics);
     for (size_t i = 0; s->nonces && i <= s->opts.config->n_endpoints; i++)
