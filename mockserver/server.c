@@ -37,7 +37,7 @@
  * sender that opens thousands at once must not see SYNs dropped and retried a second later. */
 #define LISTEN_BACKLOG 8192
 /* Messages whose attempts are counted per endpoint (older ones start again at attempt 1). */
-#define MESSAGES_KEPT 100000
+#define MESSAGES_KEPT 32768
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
 #define CONNECTION_MEMORY (32u * 1024u)
 
