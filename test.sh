@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install the dependencies, build with warnings as errors, and run the whole test suite;
-# then again with AddressSanitizer and UndefinedBehaviorSanitizer.
+# Install the dependencies, build with warnings as errors, and run the whole test suite (the
+# browser suite included); then again with AddressSanitizer and UndefinedBehaviorSanitizer.
 set -eu
 cd "$(dirname "$0")"
 ./scripts/install-deps
+# playwright-core for the browser tests, exactly as package-lock.json pins it
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 [ -f build-test/build.ninja ] || meson setup build-test -Dwerror=true
 ninja -C build-test

@@ -47,6 +47,7 @@ extern const struct cli_command cmd_sign;
 extern const struct cli_command cmd_verify;
 extern const struct cli_command cmd_schema;
 extern const struct cli_command cmd_send;
+extern const struct cli_command cmd_replay;
 extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_conform;
 

@@ -11,6 +11,7 @@
 #include "mockserver/encode.h"
 #include "mockserver/filter.h"
 #include "mockserver/messages.h"
+#include "mockserver/har.h"
 #include "mockserver/store.h"
 
 static int run(int argc, char **argv);
@@ -22,7 +23,7 @@ const struct cli_command cmd_deliveries = {
         "usage: webhooky deliveries list   [--db PATH] [--limit N] [--endpoint NAME]\n"
         "                                  [--method M] [--since-id N] [--json]\n"
         "       webhooky deliveries show   ID [--db PATH] [--json]\n"
-        "       webhooky deliveries export [--db PATH] [--format jsonl] [--endpoint NAME]\n"
+        "       webhooky deliveries export [--db PATH] [--format jsonl|har] [--endpoint NAME]\n"
         "                                  [--since-id N]\n"
         "       webhooky deliveries count  [--db PATH] [--endpoint NAME] [--since-id N]\n"
         "       webhooky deliveries clear  [--db PATH] [--endpoint NAME]\n"
@@ -33,7 +34,8 @@ const struct cli_command cmd_deliveries = {
         "  list    a table, oldest first with the newest at the bottom: the last N deliveries\n"
         "          (--limit, default 100); --json prints the API's JSON instead\n"
         "  show    one delivery: headers and body (JSON pretty-printed); --json for the API's JSON\n"
-        "  export  every selected delivery as one JSON object per line (the API's JSON)\n"
+        "  export  every selected delivery as one JSON object per line (the API's JSON), or\n"
+        "          with --format har as an HTTP Archive (HAR 1.2) for browser dev tools\n"
         "  count   how many deliveries are selected\n"
         "  clear   delete the selected deliveries (all, or --endpoint)\n"
         "  messages  deliveries grouped into messages: each message's attempts, what they were\n"
@@ -46,7 +48,7 @@ const struct cli_command cmd_deliveries = {
         "  -m, --method M        only this HTTP method (list)\n"
         "      --since-id N      only deliveries with an id greater than N\n"
         "      --json            JSON output (list, show)\n"
-        "      --format FMT      export format: jsonl (default)\n"
+        "      --format FMT      export format: jsonl (default) or har\n"
         "  -h, --help            show this help\n"
         "\n"
         "Captured bytes are escaped for the terminal (control characters as \\xNN).\n",
@@ -123,13 +125,15 @@ static int collect(void *arg, const struct delivery *d)
     c->path = strdup(d->path);
     c->query = d->query ? strdup(d->query) : NULL;
     c->status = d->status;
+    c->fault = d->fault ? strdup(d->fault) : NULL;
     c->sig_status = d->sig_status ? strdup(d->sig_status) : NULL;
     c->schema_status = d->schema_status ? strdup(d->schema_status) : NULL;
     c->body_size = d->body_size;
     c->truncated = d->truncated;
     rows->v[rows->n++] = c;
     if (!c->method || !c->path || (d->endpoint && !c->endpoint) || (d->query && !c->query) ||
-        (d->sig_status && !c->sig_status) || (d->schema_status && !c->schema_status))
+        (d->sig_status && !c->sig_status) || (d->schema_status && !c->schema_status) ||
+        (d->fault && !c->fault))
         return -ENOMEM;
     return 0;
 }
@@ -198,7 +202,7 @@ static int list(const struct opts *o)
     } else if (rows.n == 0) {
         printf("no deliveries\n");
     } else {
-        printf("%-8s %-23s %-16s %-7s %-40s %6s %9s  %-10s %s\n", "ID", "RECEIVED (UTC)",
+        printf("%-8s %-23s %-16s %-7s %-40s %9s %9s  %-10s %s\n", "ID", "RECEIVED (UTC)",
                "ENDPOINT", "METHOD", "PATH", "STATUS", "SIZE", "SIGNATURE", "SCHEMA");
         struct buf cell;
         buf_init(&cell, 0);
@@ -234,10 +238,13 @@ static int list(const struct opts *o)
             for (size_t k = 0; k < cell.len; k++)
                 cells += ((unsigned char)cell.data[k] & 0xC0) != 0x80;
             printf("%s%*s ", cell.data, (int)(cells < 40 ? 40 - cells : 0), "");
-            if (d->status)
-                printf("%6d ", d->status);
+            /* a scripted fault is what the sender saw (show has the status it carried) */
+            if (d->fault)
+                printf("%9.9s ", d->fault);
+            else if (d->status)
+                printf("%9d ", d->status);
             else
-                printf("%6s ", "closed");
+                printf("%9s ", "closed");
             printf("%8" PRIu64 "%s  %-10s %s\n", d->body_size, d->truncated ? "+" : " ",
                    d->sig_status ? d->sig_status : "-", d->schema_status ? d->schema_status : "-");
         }
@@ -299,10 +306,27 @@ static int show(const struct opts *o, const char *idtext)
         putchar('?');
         print_escaped(d->query, strlen(d->query), false);
     }
-    if (d->status)
-        printf("\nanswered %d\n", d->status);
+    if (d->fault && d->status)
+        printf("\nanswered %d with the fault %s", d->status, d->fault);
+    else if (d->fault)
+        printf("\nnot answered: fault %s", d->fault);
+    else if (d->status)
+        printf("\nanswered %d", d->status);
     else
-        printf("\nclosed without an answer\n");
+        printf("\nclosed without an answer");
+    if (d->delay_ms)
+        printf(" after %lld ms", (long long)d->delay_ms);
+    if (d->rule >= 0)
+        printf(" (response rule %d)", d->rule);
+    putchar('\n');
+    if (d->attempt > 0) {
+        printf("attempt   %lld of message ", (long long)d->attempt);
+        print_escaped(d->message_key ? d->message_key : "", d->message_key ? strlen(d->message_key) : 0,
+                      false);
+        if (d->since_previous_us >= 0)
+            printf(", %.3f s after the previous one", (double)d->since_previous_us / 1e6);
+        putchar('\n');
+    }
     if (d->sig_status) {
         printf("signature %s %s", d->sig_scheme ? d->sig_scheme : "?", d->sig_status);
         if (d->sig_secret_index >= 0)
@@ -401,15 +425,48 @@ static int jsonl_row(void *arg, const struct delivery *d)
     return 0;
 }
 
+/* One HAR entry to stdout; arg counts the entries written. */
+static int har_row(void *arg, const struct delivery *d)
+{
+    size_t *n = arg;
+    struct buf b;
+    buf_init(&b, 0);
+    int r = har_append_entry(&b, d, "localhost", *n == 0);
+    if (r == 0)
+        r = put_json_text(b.data);
+    buf_finish(&b);
+    (*n)++;
+    return r;
+}
+
+static int export_har(store *st, const struct delivery_filter *f, struct wh_error *err)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    size_t n = 0;
+    int r = har_begin(&b);
+    if (r == 0)
+        r = put_json_text(b.data);
+    if (r == 0)
+        r = store_foreach(st, f, har_row, &n, err);
+    buf_reset(&b);
+    if (r == 0 && (r = har_end(&b)) == 0)
+        r = put_json_text(b.data);
+    buf_finish(&b);
+    return r;
+}
+
 static int export(const struct opts *o)
 {
-    if (o->format && strcmp(o->format, "jsonl") != 0)
-        return cli_usage_error(&cmd_deliveries, "--format must be 'jsonl', not '%s'", o->format);
+    bool har = o->format && strcmp(o->format, "har") == 0;
+    if (o->format && !har && strcmp(o->format, "jsonl") != 0)
+        return cli_usage_error(&cmd_deliveries, "--format must be 'jsonl' or 'har', not '%s'",
+                               o->format);
     store *st;
     if (open_store(o, &st) < 0)
         return EXIT_RUNTIME;
     struct wh_error err = {0};
-    int r = store_foreach(st, &o->f, jsonl_row, NULL, &err);
+    int r = har ? export_har(st, &o->f, &err) : store_foreach(st, &o->f, jsonl_row, NULL, &err);
     store_close(st);
     if (fflush(stdout) != 0 && r == 0)
         r = -EIO;
@@ -493,7 +550,7 @@ static int messages(const struct opts *o)
         json_decref(list);
         return EXIT_OK;
     }
-    printf("%-34s %-16s %8s  %-10s %s\n", "MESSAGE", "ENDPOINT", "ATTEMPTS", "OUTCOME",
+    printf("%-38s %-16s %8s  %-10s %s\n", "MESSAGE", "ENDPOINT", "ATTEMPTS", "OUTCOME",
            "ANSWERS (time since the previous attempt)");
     struct buf line, cell;
     buf_init(&line, 0);
@@ -505,8 +562,8 @@ static int messages(const struct opts *o)
         buf_reset(&cell);
         const char *key = json_string_value(json_object_get(m, "key"));
         encode_terminal(&cell, key ? key : "", key ? strlen(key) : 0, false);
-        fit(&cell, 34);
-        buf_printf(&line, "%-34s ", cell.data ? cell.data : "");
+        fit(&cell, 38);
+        buf_printf(&line, "%-38s ", cell.data ? cell.data : "");
         buf_reset(&cell);
         const char *ep = json_string_value(json_object_get(m, "endpoint"));
         buf_append_str(&cell, ep ? ep : "-");

@@ -75,7 +75,8 @@ static void on_signal(int sig)
 
 struct printer {
     bool quiet;
-    int64_t unit_ms; /* of the scheme's timestamps: 1000 (seconds) or 1 */
+    int64_t unit_ms;     /* of the scheme's timestamps: 1000 (seconds) or 1 */
+    const char *id_name; /* what the id is called: "id", or "nonce" for twenty */
 };
 
 static void print_attempt(void *ctx, const struct sender_attempt *a)
@@ -98,7 +99,7 @@ static void print_attempt(void *ctx, const struct sender_attempt *a)
     if (r == 0 && (a->id[0] || a->timestamp_ms)) {
         r = buf_append_str(&line, " [");
         if (r == 0 && a->id[0]) {
-            if ((r = buf_append_str(&line, "id ")) == 0)
+            if ((r = buf_printf(&line, "%s ", p->id_name)) == 0)
                 r = encode_terminal(&line, a->id, strlen(a->id), false);
         }
         if (r == 0 && a->timestamp_ms)
@@ -250,6 +251,7 @@ static int run(int argc, char **argv)
         goto out;
     o.sig = cfg;
     pr.unit_ms = cfg && sig_config_timestamp_unit_ms(cfg) ? sig_config_timestamp_unit_ms(cfg) : 1;
+    pr.id_name = cfg && strcmp(sig_config_scheme(cfg), "twenty") == 0 ? "nonce" : "id";
     if (data) {
         if (!cli_read_input(&cmd_send, data, &body))
             goto out;

@@ -173,6 +173,8 @@ static int run(int argc, char **argv)
         return EXIT_USAGE;
     }
     printf("listening on http://%s\n", server_address(srv));
+    printf("  page       http://%s/_webhooky/%s\n", server_address(srv),
+           o.admin_token ? " (admin token required)" : "");
     if (!quiet) {
         printf("  database   %s\n", o.db_path);
         printf("  endpoints  %zu configured%s\n", cfg->n_endpoints,

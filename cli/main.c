@@ -7,7 +7,8 @@
 
 static const struct cli_command *const commands[] = {&cmd_serve, &cmd_deliveries, &cmd_sign,
                                                      &cmd_verify, &cmd_schema, &cmd_health,
-                                                     &cmd_send, &cmd_run, &cmd_conform};
+                                                     &cmd_send, &cmd_replay, &cmd_run,
+                                                     &cmd_conform};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage(FILE *f)

@@ -12,6 +12,7 @@
 
 #include "encode.h"
 #include "server_priv.h"
+#include "web.h"
 
 #define ADMIN_MAX_BODY (1u << 20)
 #define MAX_WAIT_MS 300000
@@ -64,6 +65,7 @@ void admin_on_commit(void *arg, const struct writer_job *batch, int64_t last_id)
         }
     }
     pthread_mutex_unlock(&s->wait_lock);
+    web_on_commit(s, last_id);
 }
 
 static void waiter_timeout(struct timer_entry *e, void *arg)
@@ -83,6 +85,7 @@ void admin_wake_all(server *s)
     while (s->waiters)
         wake(s, s->waiters);
     pthread_mutex_unlock(&s->wait_lock);
+    web_stop(s);
 }
 
 void admin_request_done(server *s, struct request *req)
@@ -91,6 +94,7 @@ void admin_request_done(server *s, struct request *req)
     pthread_mutex_lock(&s->wait_lock);
     unlink_waiter(s, &req->wait);
     pthread_mutex_unlock(&s->wait_lock);
+    web_request_done(s, req);
 }
 
 /* ---- helpers ---- */
@@ -172,7 +176,8 @@ static enum MHD_Result method_not_allowed(struct request *req, const char *allow
 /* Parse the filter arguments; on error the response is queued and false returned. */
 static bool read_filter(struct request *req, struct delivery_filter *f, enum MHD_Result *ret)
 {
-    static const char *const keys[] = {"endpoint", "method", "since_id", "limit", "order"};
+    static const char *const keys[] = {"endpoint", "method", "since_id", "limit", "order",
+                                       "event", "signature", "schema", "q", "before_id"};
     struct wh_error err;
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = arg(req, keys[i]);
@@ -225,12 +230,14 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
         return list_now(s, req, &w->filter);
     }
     static const char *const known[] = {"endpoint", "method",  "since_id",  "limit",
-                                        "order",    "wait_ms", "min_count", NULL};
+                                        "order",    "wait_ms", "min_count", "event",
+                                        "signature", "schema", "q", "before_id", NULL};
     const char *bad = unknown_arg(req, known);
     if (bad)
         return server_respond_error(req->conn, 400,
                                     "unknown query argument '%.64s' (known: endpoint, method, "
-                                    "since_id, limit, order, wait_ms, min_count)", bad);
+                                    "since_id, limit, order, wait_ms, min_count, event, "
+                                    "signature, schema, q, before_id)", bad);
     enum MHD_Result ret;
     filter_init(&w->filter);
     if (!read_filter(req, &w->filter, &ret))
@@ -413,16 +420,16 @@ enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
         return MHD_YES;
     }
     if (*upload_data_size) {
-        /* kept for the routes that take one (a script), with a cap */
-        size_t n = *upload_data_size;
-        req->admin_body_len += n;
-        *upload_data_size = 0;
+        /* kept for the routes that take a body (a script, a replay), with a cap */
+        req->admin_body_len += *upload_data_size;
         if (req->admin_body_len > ADMIN_MAX_BODY) {
+            *upload_data_size = 0;
             req->state = RS_ANSWERED;
             return server_respond_error(req->conn, 413, "admin request body too large");
         }
-        if (buf_append(&req->admin_body, upload_data, n) < 0)
+        if (buf_append(&req->admin_body, upload_data, *upload_data_size) < 0)
             return MHD_NO;
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (req->state == RS_ANSWERED)
@@ -452,6 +459,9 @@ enum MHD_Result admin_handle(server *s, struct request *req, const char *method,
         req->state = RS_ANSWERED;
         return metrics_page(s, req);
     }
+    enum MHD_Result web_ret;
+    if (web_handle(s, req, method, sub, authorized(s, req), &web_ret))
+        return web_ret;
     if (strncmp(sub, "/api/", 5) != 0 && strcmp(sub, "/api") != 0) {
         req->state = RS_ANSWERED;
         return server_respond_error(req->conn, 404,

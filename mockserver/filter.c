@@ -26,6 +26,19 @@ bool filter_match(const struct delivery_filter *f, const struct delivery *d)
     }
     if (f->method && (!d->method || strcmp(d->method, f->method) != 0))
         return false;
+    if (f->before_id > 0 && d->id >= f->before_id)
+        return false;
+    if (f->event && (!d->event || strcmp(d->event, f->event) != 0))
+        return false;
+    if (f->signature &&
+        strcmp(d->sig_status ? d->sig_status : FILTER_NOT_CONFIGURED, f->signature) != 0)
+        return false;
+    if (f->schema &&
+        strcmp(d->schema_status ? d->schema_status : FILTER_NOT_CONFIGURED, f->schema) != 0)
+        return false;
+    if (f->text && *f->text &&
+        (!d->body.data || !memmem(d->body.data, d->body.len, f->text, strlen(f->text))))
+        return false;
     return true;
 }
 
@@ -66,6 +79,18 @@ int filter_set_arg(struct delivery_filter *f, const char *key, const char *value
             f->desc = true;
         else
             return wh_error_set(err, -EINVAL, "order must be 'asc' or 'desc', not '%.64s'", value);
+    } else if (strcmp(key, "event") == 0) {
+        f->event = value;
+    } else if (strcmp(key, "signature") == 0) {
+        f->signature = value;
+    } else if (strcmp(key, "schema") == 0) {
+        f->schema = value;
+    } else if (strcmp(key, "q") == 0) {
+        f->text = *value ? value : NULL;
+    } else if (strcmp(key, "before_id") == 0) {
+        if (filter_parse_int(value, 1, INT64_MAX, &f->before_id) < 0)
+            return wh_error_set(err, -EINVAL, "before_id must be a whole number >= 1, not '%.64s'",
+                                value);
     } else {
         return 0;
     }

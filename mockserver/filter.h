@@ -16,6 +16,9 @@
  * clash with a configured name, which must start with a letter or digit. */
 #define FILTER_CATCH_ALL "-"
 
+/* The verdict a delivery without a signature scheme (or without schemas) has in the API. */
+#define FILTER_NOT_CONFIGURED "not_configured"
+
 #define FILTER_DEFAULT_LIMIT 100
 #define FILTER_MAX_LIMIT 1000
 
@@ -26,15 +29,23 @@ struct delivery_filter {
     int64_t upto_id;      /* only ids up to and including this; 0: no upper bound */
     int64_t limit;        /* at most this many rows; 0: no limit */
     bool desc;            /* newest first instead of oldest first */
+    /* the inspection page's filters (NULL / 0: any) */
+    const char *event;     /* exact event name */
+    const char *signature; /* signature verdict: "valid", ..., "not_configured" */
+    const char *schema;    /* schema verdict: "valid", ..., "not_configured" */
+    const char *text;      /* bytes the body contains (case-sensitive, `q` in the API) */
+    int64_t before_id;     /* only ids less than this (paging newest first) */
+    bool no_body;          /* rows come without their body (body.len 0): for lists */
 };
 
 /* All deliveries, oldest first, no limit. */
 void filter_init(struct delivery_filter *f);
 
-/* Does the delivery pass the endpoint, method and id bounds (limit and order aside)? */
+/* Does the delivery pass the filter (limit, order and no_body aside)? */
 bool filter_match(const struct delivery_filter *f, const struct delivery *d);
 
-/* Set one field from an API query argument. Knows endpoint, method, since_id, limit, order.
+/* Set one field from an API query argument. Knows endpoint, method, since_id, limit, order,
+ * event, signature, schema, q and before_id.
  * Returns 1 when the key was consumed, 0 when it is not a filter key, or -EINVAL with a
  * message naming the key and the accepted values. `value` is borrowed for the filter's
  * lifetime. */

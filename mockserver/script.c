@@ -31,8 +31,8 @@
 #define REGEX_MATCH_LIMIT 1000000u
 #define REGEX_HEAP_LIMIT_KIB 16384u
 
-static const char *const fault_names[] = {"", "reset", "close", "hang", "dribble", "partial",
-                                          "malformed"};
+static const char *const fault_names[] = {"",        "reset",   "close",    "hang",
+                                          "dribble", "partial", "malformed"};
 #define N_FAULTS (sizeof(fault_names) / sizeof(fault_names[0]))
 #define FAULT_LIST "reset, close, hang, dribble, partial, malformed"
 
@@ -106,20 +106,26 @@ static script *script_new(void)
     script *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
-    s->rules = calloc(MAX_RULES, sizeof(*s->rules));
-    if (!s->rules) {
-        free(s);
-        return NULL;
-    }
     s->refs = 1;
     return s;
 }
 
-/* A new rule at the end of s (initialised), or NULL when s has MAX_RULES already. */
-static struct script_rule *script_add_rule(script *s)
+/* A new rule at the end of s (initialised; valid until the next call), or NULL when s has
+ * MAX_RULES already (*oom false) or there is no memory (*oom true). */
+static struct script_rule *script_add_rule(script *s, bool *oom)
 {
+    *oom = false;
     if (s->n_rules == MAX_RULES)
         return NULL;
+    size_t n = s->n_rules;
+    if (n < 4 ? n == 0 : (n & (n - 1)) == 0) { /* capacity: 4, then doubling */
+        struct script_rule *rules = realloc(s->rules, (n < 4 ? 4 : 2 * n) * sizeof(*rules));
+        if (!rules) {
+            *oom = true;
+            return NULL;
+        }
+        s->rules = rules;
+    }
     struct script_rule *r = &s->rules[s->n_rules++];
     rule_init(r);
     return r;
@@ -175,8 +181,8 @@ static char *memdup0(const char *s, size_t len)
 
 /* Append a header to r; the name must not be there yet (ASCII case-insensitive). 0, -ENOMEM,
  * -EEXIST, -E2BIG (too many). */
-static int rule_add_header(struct script_rule *r, const char *name, size_t nlen,
-                           const char *value, size_t vlen)
+static int rule_add_header(struct script_rule *r, const char *name, size_t nlen, const char *value,
+                           size_t vlen)
 {
     for (size_t i = 0; i < r->n_headers; i++)
         if (strlen(r->headers[i].name) == nlen && strncasecmp(r->headers[i].name, name, nlen) == 0)
@@ -197,6 +203,35 @@ static int rule_add_header(struct script_rule *r, const char *name, size_t nlen,
     }
     r->n_headers++;
     return 0;
+}
+
+/* The length of the well-formed UTF-8 sequence at p[0..n), or 0 when there is none. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
+        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
 }
 
 /* ---- regular expressions of match conditions ---- */
@@ -316,19 +351,25 @@ static void sp_found(const struct sp *p, size_t i, char *out, size_t size)
     out[o] = '\0';
 }
 
-static int sp_fail(const struct sp *p, size_t at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int sp_fail(const struct sp *p, size_t at, const char *found, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-/* "position N: expected <fmt...>, found <what is at `at`>" */
-static int sp_fail(const struct sp *p, size_t at, const char *fmt, ...)
+/* "position N: expected <fmt...>, found <found>"; found NULL: what stands at `at`. */
+static int sp_fail(const struct sp *p, size_t at, const char *found, const char *fmt, ...)
 {
-    char expected[256], found[128];
+    char expected[256], what[128];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(expected, sizeof(expected), fmt, ap);
     va_end(ap);
-    sp_found(p, at, found, sizeof(found));
-    return wh_error_set(p->err, -EINVAL, "position %zu: expected %s, found %s", at + 1, expected,
+    if (!found) {
+        sp_found(p, at, what, sizeof(what));
+        found = what;
+    }
+    size_t chars = 0; /* the position counts characters: UTF-8 continuation bytes do not */
+    for (size_t i = 0; i < at && i < p->len; i++)
+        chars += ((unsigned char)p->s[i] & 0xc0) != 0x80;
+    return wh_error_set(p->err, -EINVAL, "position %zu: expected %s, found %s", chars + 1, expected,
                         found);
 }
 
@@ -382,13 +423,13 @@ static int sp_duration(struct sp *p, const char *expected, struct number *n, dou
 {
     int r = sp_number(p, n);
     if (r <= 0)
-        return sp_fail(p, p->pos, "%s", expected);
+        return sp_fail(p, p->pos, NULL, "%s", expected);
     size_t i = p->pos;
     bool ms = i + 1 < p->len && p->s[i] == 'm' && p->s[i + 1] == 's';
     bool s = !ms && i < p->len && p->s[i] == 's';
     size_t after = i + (ms ? 2 : s ? 1 : 0);
     if (sp_alpha(p, after) && p->s[after] != 'x')
-        return sp_fail(p, i, "a unit (ms or s)");
+        return sp_fail(p, i, NULL, "a unit (ms or s)");
     p->pos = after;
     *unit = ms ? 1 : s ? 1000 : 0;
     return 0;
@@ -406,7 +447,7 @@ static int sp_whole_ms(struct sp *p, const char *what, int64_t max, int64_t *ret
         return r;
     double v = number_value(&n, unit ? unit : 1);
     if (v < 1 || v > (double)max || v != floor(v))
-        return sp_fail(p, n.start, "%s (whole milliseconds)", expected);
+        return sp_fail(p, n.start, NULL, "%s (whole milliseconds)", expected);
     *ret = (int64_t)v;
     return 0;
 }
@@ -421,7 +462,7 @@ static int sp_head(struct sp *p, struct script_rule *r)
         while (sp_digit(p, end) && end - at < 4)
             v = v * 10 + (p->s[end++] - '0');
         if (end - at != 3 || sp_digit(p, end) || v < 100 || v > 599)
-            return sp_fail(p, at, E_HEAD);
+            return sp_fail(p, at, NULL, E_HEAD);
         r->status = v;
         p->pos = end;
         return 0;
@@ -441,7 +482,7 @@ static int sp_head(struct sp *p, struct script_rule *r)
         }
     }
     if (f == FAULT_NONE)
-        return sp_fail(p, at, E_HEAD);
+        return sp_fail(p, at, NULL, E_HEAD);
     r->fault = f;
     p->pos = end;
     size_t save = p->pos;
@@ -466,21 +507,24 @@ static int sp_headers(struct sp *p, struct script_rule *r)
         while (end < p->len && is_tchar((unsigned char)p->s[end]))
             end++;
         if (end == at)
-            return sp_fail(p, at, "a header name");
+            return sp_fail(p, at, NULL, "a header name");
         p->pos = end;
         sp_ws(p);
         if (p->pos >= p->len || p->s[p->pos] != '=')
-            return sp_fail(p, p->pos, "'=' after the header name");
+            return sp_fail(p, p->pos, NULL, "'=' after the header name");
         p->pos++;
         sp_ws(p);
         size_t vstart = p->pos, vend = vstart;
         while (vend < p->len && p->s[vend] != ';' && p->s[vend] != ']') {
             if (p->s[vend] == '\r' || p->s[vend] == '\n' || p->s[vend] == '\0')
-                return sp_fail(p, vend, "a header value without CR, LF or NUL");
-            vend++;
+                return sp_fail(p, vend, NULL, "a header value without CR, LF or NUL");
+            size_t k = utf8_seq((const unsigned char *)p->s + vend, p->len - vend);
+            if (!k)
+                return sp_fail(p, vend, NULL, "a header value in UTF-8");
+            vend += k;
         }
         if (vend >= p->len)
-            return sp_fail(p, vend, "';' or ']' after the header value");
+            return sp_fail(p, vend, NULL, "';' or ']' after the header value");
         size_t vtrim = vend;
         while (vtrim > vstart && (p->s[vtrim - 1] == ' ' || p->s[vtrim - 1] == '\t'))
             vtrim--;
@@ -488,12 +532,10 @@ static int sp_headers(struct sp *p, struct script_rule *r)
         if (rc == -ENOMEM)
             return sp_oom(p);
         if (rc == -EEXIST)
-            return sp_fail(p, at, "each header once, found '%.*s' again", (int)(end - at),
-                           p->s + at) < 0
-                       ? -EINVAL
-                       : -EINVAL;
+            return sp_fail(p, at, "a header given twice (names are case-insensitive)",
+                           "each header once");
         if (rc == -E2BIG)
-            return sp_fail(p, at, "at most %d headers", MAX_HEADERS);
+            return sp_fail(p, at, NULL, "at most %d headers", MAX_HEADERS);
         p->pos = vend + 1;
         if (p->s[vend] == ']')
             return 0;
@@ -522,11 +564,11 @@ static int sp_delay(struct sp *p, struct script_rule *r)
             ua = ub;
         double lo = number_value(&a, ua ? ua : 1), hi = number_value(&b, ub ? ub : 1);
         if (lo > DELAY_MAX_MS)
-            return sp_fail(p, a.start, range);
+            return sp_fail(p, a.start, NULL, "%s", range);
         if (hi > DELAY_MAX_MS)
-            return sp_fail(p, b.start, range);
+            return sp_fail(p, b.start, NULL, "%s", range);
         if (hi < lo)
-            return sp_fail(p, b.start, "a maximum delay of at least the minimum (%g ms)", lo);
+            return sp_fail(p, b.start, NULL, "a maximum delay of at least the minimum (%g ms)", lo);
         r->delay = DELAY_UNIFORM;
         r->delay_a = lo;
         r->delay_b = hi;
@@ -534,7 +576,7 @@ static int sp_delay(struct sp *p, struct script_rule *r)
     }
     double v = number_value(&a, ua ? ua : 1);
     if (v > DELAY_MAX_MS)
-        return sp_fail(p, a.start, range);
+        return sp_fail(p, a.start, NULL, "%s", range);
     if (c == '~') {
         p->pos++;
         sp_ws(p);
@@ -542,7 +584,7 @@ static int sp_delay(struct sp *p, struct script_rule *r)
         int n = sp_number(p, &s);
         double sigma = n > 0 ? number_value(&s, 1) : 0;
         if (n <= 0 || sigma > SIGMA_MAX)
-            return sp_fail(p, n ? s.start : p->pos, "a sigma from 0 to 10");
+            return sp_fail(p, n ? s.start : p->pos, NULL, "a sigma from 0 to 10");
         r->delay = DELAY_LOGNORMAL;
         r->delay_a = v;
         r->delay_b = sigma;
@@ -568,17 +610,14 @@ static int sp_item(struct sp *p, struct script_rule *r, bool *times_given)
         p->pos++;
         if (c == 'x') {
             if (*times_given)
-                return sp_fail(p, at, "the number of times once per item, found a second 'x'") <
-                               0
-                           ? -EINVAL
-                           : -EINVAL;
+                return sp_fail(p, at, "a second 'x'", "one 'x' per item");
             sp_ws(p);
             size_t nat = p->pos;
             int64_t v = 0;
             while (sp_digit(p, p->pos) && v <= TIMES_MAX)
                 v = v * 10 + (p->s[p->pos++] - '0');
-            if (p->pos == nat || v < 1 || v > TIMES_MAX || sp_alpha(p, p->pos))
-                return sp_fail(p, nat, "a number of times (1 to %d)", TIMES_MAX);
+            if (p->pos == nat || v < 1 || v > TIMES_MAX || sp_digit(p, p->pos))
+                return sp_fail(p, nat, NULL, "a number of times (1 to %d)", TIMES_MAX);
             r->times = v;
             *times_given = true;
         } else if (c == '[') {
@@ -586,17 +625,13 @@ static int sp_item(struct sp *p, struct script_rule *r, bool *times_given)
                 return rc;
         } else if (c == '@') {
             if (delay)
-                return wh_error_set(p->err, -EINVAL,
-                                    "position %zu: expected one delay per item, found a second '@'",
-                                    at + 1);
+                return sp_fail(p, at, "a second '@'", "one delay per item");
             delay = true;
             if ((rc = sp_delay(p, r)) < 0)
                 return rc;
         } else if (c == '/') {
             if (scope)
-                return wh_error_set(p->err, -EINVAL,
-                                    "position %zu: expected one scope per item, found a second '/'",
-                                    at + 1);
+                return sp_fail(p, at, "a second '/'", "one scope per item");
             scope = true;
             sp_ws(p);
             size_t wat = p->pos, end = wat;
@@ -607,12 +642,12 @@ static int sp_item(struct sp *p, struct script_rule *r, bool *times_given)
             else if (end - wat == 8 && memcmp(p->s + wat, "endpoint", 8) == 0)
                 r->scope = SCOPE_ENDPOINT;
             else
-                return sp_fail(p, wat, "a scope (message or endpoint)");
+                return sp_fail(p, wat, NULL, "a scope (message or endpoint)");
             p->pos = end;
         } else if (c == ':' && r->fault != FAULT_NONE) {
-            return sp_fail(p, at, E_SUFFIX " (only hang and dribble take a duration)");
+            return sp_fail(p, at, NULL, E_SUFFIX " (only hang and dribble take a duration)");
         } else {
-            return sp_fail(p, at, E_SUFFIX);
+            return sp_fail(p, at, NULL, E_SUFFIX);
         }
     }
 }
@@ -630,7 +665,7 @@ static int parse_shorthand(const char *spec, size_t len, script **ret, struct wh
         p.pos += 5;
         sp_ws(&p);
         if (p.pos >= len || spec[p.pos] != ':') {
-            rc = sp_fail(&p, p.pos, "':' after cycle");
+            rc = sp_fail(&p, p.pos, NULL, "':' after cycle");
             goto fail;
         }
         p.pos++;
@@ -639,10 +674,14 @@ static int parse_shorthand(const char *spec, size_t len, script **ret, struct wh
     for (;;) {
         sp_ws(&p);
         size_t at = p.pos;
-        struct script_rule *r = script_add_rule(s);
+        bool oom;
+        struct script_rule *r = script_add_rule(s, &oom);
+        if (!r && oom) {
+            rc = sp_oom(&p);
+            goto fail;
+        }
         if (!r) {
-            rc = wh_error_set(err, -EINVAL, "position %zu: expected at most %d items", at + 1,
-                              MAX_RULES);
+            rc = sp_fail(&p, at, "more", "at most %d items", MAX_RULES);
             goto fail;
         }
         if ((rc = sp_item(&p, r, &times_given[s->n_rules - 1])) < 0)
@@ -745,9 +784,8 @@ static int jx_known_keys(const struct jx *x, const struct loc *l, json_t *obj,
             char list[256];
             size_t o = 0;
             list[0] = '\0';
-            for (size_t i = 0; known[i]; i++)
-                o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s%s",
-                                      i ? ", " : "", known[i]);
+            for (size_t i = 0; known[i] && o < sizeof(list); i++)
+                o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", known[i]);
             struct loc kl = {l, key, 0};
             return jx_fail(x, &kl, -EINVAL, "unknown key \"%.100s\" (known keys: %s)", key, list);
         }
@@ -868,6 +906,9 @@ static int jx_condition(const struct jx *x, const struct loc *l, json_t *v, bool
             struct loc rl = {l, "regex", 0};
             if (!json_is_string(re))
                 return jx_fail(x, &rl, -EINVAL, "must be a string (a PCRE2 pattern)");
+            if (strlen(json_string_value(re)) != json_string_length(re))
+                return jx_fail(x, &rl, -EINVAL,
+                               "must not contain a NUL character (write \\x00 to match one)");
             pcre2_code *code = NULL;
             struct wh_error rerr = {0};
             int rc = regex_build(json_string_value(re), json_string_length(re), &code, &rerr);
@@ -880,10 +921,10 @@ static int jx_condition(const struct jx *x, const struct loc *l, json_t *v, bool
                 return JX_OOM(x, &rl);
             }
         } else {
-            return jx_fail(x, l, -EINVAL, shape);
+            return jx_fail(x, l, -EINVAL, "%s", shape);
         }
     } else {
-        return jx_fail(x, l, -EINVAL, shape);
+        return jx_fail(x, l, -EINVAL, "%s", shape);
     }
     if (key && !(m.key = strdup(key))) {
         match_finish(&m);
@@ -954,9 +995,9 @@ static int jx_rule(const struct jx *x, const struct loc *l, json_t *v, struct sc
 {
     if (!json_is_object(v))
         return jx_fail(x, l, -EINVAL, "must be a rule object (\"status\", \"fault\", ...)");
-    static const char *const known[] = {"status",      "headers",    "body",  "delay_ms",
-                                        "fault",       "hang_max_ms", "dribble_ms", "times",
-                                        "scope",       "match",      NULL};
+    static const char *const known[] = {"status", "headers",     "body",       "delay_ms",
+                                        "fault",  "hang_max_ms", "dribble_ms", "times",
+                                        "scope",  "match",       NULL};
     int rc = jx_known_keys(x, l, v, known);
     if (rc < 0)
         return rc;
@@ -1034,7 +1075,11 @@ static int jx_rules(const struct jx *x, const struct loc *l, json_t *v, script *
     json_array_foreach(v, i, rv)
     {
         struct loc il = {l, NULL, i};
-        int rc = jx_rule(x, &il, rv, script_add_rule(s), &times_given[i]);
+        bool oom;
+        struct script_rule *r = script_add_rule(s, &oom);
+        if (!r)
+            return JX_OOM(x, &il);
+        int rc = jx_rule(x, &il, rv, r, &times_given[i]);
         if (rc < 0)
             return rc;
     }
@@ -1182,14 +1227,9 @@ static json_t *match_json(const struct script_rule *r)
         }
         json_t **group = m->on == MATCH_HEADER ? &hs : &bd;
         if (!*group) {
-            *group = json_object();
-            rc = set(o, m->on == MATCH_HEADER ? "headers" : "body", json_incref(*group));
-            if (rc < 0) {
-                json_decref(*group);
-                *group = NULL;
+            *group = json_object(); /* borrowed from o once set */
+            if ((rc = set(o, m->on == MATCH_HEADER ? "headers" : "body", *group)) < 0)
                 break;
-            }
-            json_decref(*group); /* o keeps it */
         }
         rc = set(*group, m->key, condition_json(m));
     }
@@ -1217,9 +1257,9 @@ static json_t *rule_json(const struct script_rule *r)
     if (rc == 0 && r->delay == DELAY_FIXED)
         rc = set(o, "delay_ms", number_json(r->delay_a));
     else if (rc == 0 && r->delay == DELAY_UNIFORM)
-        rc = set(o, "delay_ms",
-                 json_pack("{s:o,s:o}", "min", number_json(r->delay_a), "max",
-                           number_json(r->delay_b)));
+        rc = set(
+            o, "delay_ms",
+            json_pack("{s:o,s:o}", "min", number_json(r->delay_a), "max", number_json(r->delay_b)));
     else if (rc == 0 && r->delay == DELAY_LOGNORMAL)
         rc = set(o, "delay_ms",
                  json_pack("{s:o,s:o}", "median", number_json(r->delay_a), "sigma",
@@ -1272,7 +1312,7 @@ json_t *script_to_json(const script *s)
 
 /* One remembered message: its attempts and, for message-scoped rules, its counters. */
 struct msg {
-    struct msg *next;         /* hash chain */
+    struct msg *next;          /* hash chain */
     struct msg *newer, *older; /* recency list */
     uint64_t hash;
     int64_t attempts;
@@ -1438,8 +1478,7 @@ static void reset_counters(script_state *st)
     rng_seed(st, st->s && st->s->has_seed ? st->s->seed : random_seed());
 }
 
-int script_state_create(script *s, size_t max_messages, script_state **ret,
-                        struct wh_error *err)
+int script_state_create(script *s, size_t max_messages, script_state **ret, struct wh_error *err)
 {
     script_state *st = calloc(1, sizeof(*st));
     if (!st)
@@ -1615,16 +1654,56 @@ static int msg_counts(script_state *st, struct msg *m)
     return 0;
 }
 
-static int regex_match(script_state *st, const pcre2_code *re, const char *s, size_t len)
+static int regex_try(script_state *st, const pcre2_code *re, const char *s, size_t len,
+                     size_t start)
 {
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, st->md, st->mctx);
+    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, st->md, st->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter keeps its frames on the heap */
-        rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, st->md, st->mctx);
+        rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, PCRE2_NO_JIT, st->md, st->mctx);
     return rc >= 0; /* a limit or any other error: no match */
 }
 
-static bool text_matches(script_state *st, const struct script_match *m, const char *s,
-                         size_t len)
+/* Search s[0..len) (any bytes). Under PCRE2_MATCH_INVALID_UTF a match never spans an invalid
+ * UTF-8 sequence, so an anchored search (the "(?s:.*?)" wrapper, or a pattern anchored by
+ * itself) is tried at the start and after each invalid stretch; the match limit is shared
+ * out among those tries so the whole search stays bounded. */
+static bool regex_match(script_state *st, const pcre2_code *re, const char *s, size_t len)
+{
+    uint32_t opts = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &opts);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t starts = 1;
+    bool valid = true;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_seq(u + i, len - i);
+        if (k) {
+            if (!valid)
+                starts++;
+            valid = true;
+            i += k;
+        } else {
+            valid = false;
+            i++;
+        }
+    }
+    if (starts == 1 || !(opts & PCRE2_ANCHORED))
+        return regex_try(st, re, s, len, 0);
+    uint32_t share = REGEX_MATCH_LIMIT / (uint32_t)(starts < 1000 ? starts : 1000);
+    pcre2_set_match_limit(st->mctx, share);
+    bool hit = regex_try(st, re, s, len, 0);
+    valid = true;
+    for (size_t i = 0; i < len && !hit;) {
+        size_t k = utf8_seq(u + i, len - i);
+        if (k && !valid)
+            hit = regex_try(st, re, s, len, i);
+        valid = k != 0;
+        i += k ? k : 1;
+    }
+    pcre2_set_match_limit(st->mctx, REGEX_MATCH_LIMIT);
+    return hit;
+}
+
+static bool text_matches(script_state *st, const struct script_match *m, const char *s, size_t len)
 {
     if (m->regex)
         return regex_match(st, m->regex, s, len);
@@ -1710,6 +1789,7 @@ static int pick_rule(script_state *st, struct msg *m, const struct script_input 
 int script_state_choose(script_state *st, const struct script_input *in, int64_t now_us,
                         struct script_choice *out)
 {
+    *out = (struct script_choice){.rule_index = -1};
     pthread_mutex_lock(&st->lock);
     struct msg *m = msg_get(st, in->message_key ? in->message_key : "");
     if (!m || msg_counts(st, m) < 0) {
@@ -1720,14 +1800,10 @@ int script_state_choose(script_state *st, const struct script_input *in, int64_t
     lru_push(st, m);
     m->attempts++;
     out->attempt = m->attempts;
-    out->since_previous_us =
-        m->last_us < 0 ? -1 : (now_us > m->last_us ? now_us - m->last_us : 0);
+    out->since_previous_us = m->last_us < 0 ? -1 : (now_us > m->last_us ? now_us - m->last_us : 0);
     m->last_us = now_us;
     st->deliveries++;
     out->script = script_ref(st->s);
-    out->rule = NULL;
-    out->rule_index = -1;
-    out->delay_ms = 0;
     if (st->s) {
         int i = pick_rule(st, m, in);
         if (i >= 0) {
@@ -1747,8 +1823,8 @@ json_t *script_state_to_json(script_state *st)
     json_t *o = json_object(), *rules = json_array();
     int rc = o && rules ? 0 : -ENOMEM;
     for (size_t i = 0; st->s && i < st->s->n_rules && rc == 0; i++) {
-        json_t *r = json_pack("{s:I,s:I}", "index", (json_int_t)i, "used",
-                              (json_int_t)st->total_used[i]);
+        json_t *r =
+            json_pack("{s:I,s:I}", "index", (json_int_t)i, "used", (json_int_t)st->total_used[i]);
         rc = r && json_array_append_new(rules, r) == 0 ? 0 : -ENOMEM;
     }
     if (rc == 0)

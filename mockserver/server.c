@@ -22,6 +22,7 @@
 #include "schemaset.h"
 #include "seen.h"
 #include "signature.h"
+#include "web.h"
 
 #define ADMIN_PREFIX "/_webhooky"
 /* Bytes of an oversized body that are kept with the 413 record. */
@@ -32,8 +33,11 @@
 /* Twenty nonces remembered per endpoint for replay detection. */
 #define NONCES_KEPT 16384
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* Pending connections the kernel queues before accept (capped by net.core.somaxconn): a
+ * sender that opens thousands at once must not see SYNs dropped and retried a second later. */
+#define LISTEN_BACKLOG 8192
 /* Messages whose attempts are counted per endpoint (older ones start again at attempt 1). */
-#define MESSAGES_KEPT 100000
+#define MESSAGES_KEPT 32768
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
 #define CONNECTION_MEMORY (32u * 1024u)
 
@@ -825,7 +829,7 @@ static int bind_listen(server *s, struct wh_error *err)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
             break;
         saved = errno;
         close(fd);
@@ -977,6 +981,8 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
                            &s->writer, err)) < 0)
         goto fail;
     s->committed_last = writer_last_id(s->writer);
+    if ((r = web_create(s, &s->web, err)) < 0)
+        goto fail;
     if ((r = bind_listen(s, err)) < 0)
         goto fail;
 
@@ -1087,6 +1093,7 @@ void server_stop(server *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     writer_destroy(s->writer);
+    web_destroy(s->web);
     timers_destroy(s->timers);
     metrics_destroy(s->metrics);
     for (size_t i = 0; s->nonces && i <= s->opts.config->n_endpoints; i++)

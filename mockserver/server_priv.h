@@ -72,9 +72,10 @@ struct request {
     int64_t raw_step_us;
 
     /* admin */
-    struct buf admin_body; /* an admin request's body (PUT of a script), up to ADMIN_MAX_BODY */
+    struct buf admin_body; /* an admin request's body (a script, a replay), up to ADMIN_MAX_BODY */
     uint64_t admin_body_len;
     struct waiter wait;
+    struct web_req *web;     /* owned; an event stream, export or replay (web.c) */
 };
 
 struct server {
@@ -119,6 +120,7 @@ struct server {
     pthread_mutex_t act_lock;
     struct request *acting;
     bool acts_stopped; /* shutting down: scripted waits are skipped */
+    struct web *web; /* the inspection page's event streams and replays (web.c) */
 };
 
 /* Borrow a reader store for the calling thread; -errno on failure. */

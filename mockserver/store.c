@@ -84,11 +84,13 @@ static const char *const upgrades[] = {
     "ALTER TABLE deliveries ADD COLUMN since_previous_us INTEGER;",
 };
 
-#define COLUMNS                                                                                 \
+/* BODY: the body column, or an empty blob in its place for lists (delivery_filter.no_body) */
+#define COLUMNS_WITH(BODY)                                                                      \
     "id, received_us, endpoint, method, path, query, headers, body_size, truncated, "           \
-    "remote_addr, status, body, sig_scheme, sig_status, sig_reason, sig_secret_index, "        \
+    "remote_addr, status, " BODY ", sig_scheme, sig_status, sig_reason, sig_secret_index, "    \
     "message_id, event, schema_status, schema_name, schema_errors, fault, rule, delay_ms, "     \
     "responded_us, message_key, attempt, since_previous_us"
+#define COLUMNS COLUMNS_WITH("body")
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -412,7 +414,8 @@ int store_insert(store *s, struct delivery *d, struct wh_error *err)
     return 0;
 }
 
-/* Append " WHERE ..." for the filter; where_bind binds its parameters ?1 to ?4. Only fixed
+/* Append " WHERE ..." for the filter; where_bind binds its parameters ?1 to ?10 (?5 is the
+ * limit). Only fixed
  * SQL fragments go into the text. */
 static void where_sql(struct buf *sql, const struct delivery_filter *f)
 {
@@ -424,6 +427,18 @@ static void where_sql(struct buf *sql, const struct delivery_filter *f)
                                                                         : " AND endpoint = ?3");
     if (f->method)
         buf_append_str(sql, " AND method = ?4");
+    if (f->event)
+        buf_append_str(sql, " AND event = ?6");
+    if (f->signature)
+        buf_append_str(sql, strcmp(f->signature, FILTER_NOT_CONFIGURED) == 0
+                                ? " AND sig_status IS NULL" : " AND sig_status = ?7");
+    if (f->schema)
+        buf_append_str(sql, strcmp(f->schema, FILTER_NOT_CONFIGURED) == 0
+                                ? " AND schema_status IS NULL" : " AND schema_status = ?8");
+    if (f->text)
+        buf_append_str(sql, " AND instr(body, ?9) > 0");
+    if (f->before_id > 0)
+        buf_append_str(sql, " AND id < ?10");
 }
 
 static void where_bind(sqlite3_stmt *st, const struct delivery_filter *f)
@@ -435,6 +450,16 @@ static void where_bind(sqlite3_stmt *st, const struct delivery_filter *f)
         sqlite3_bind_text(st, 3, f->endpoint, -1, SQLITE_STATIC);
     if (f->method)
         sqlite3_bind_text(st, 4, f->method, -1, SQLITE_STATIC);
+    if (f->event)
+        sqlite3_bind_text(st, 6, f->event, -1, SQLITE_STATIC);
+    if (f->signature && strcmp(f->signature, FILTER_NOT_CONFIGURED) != 0)
+        sqlite3_bind_text(st, 7, f->signature, -1, SQLITE_STATIC);
+    if (f->schema && strcmp(f->schema, FILTER_NOT_CONFIGURED) != 0)
+        sqlite3_bind_text(st, 8, f->schema, -1, SQLITE_STATIC);
+    if (f->text) /* a blob, so that instr() compares bytes */
+        sqlite3_bind_blob(st, 9, f->text, (int)strlen(f->text), SQLITE_STATIC);
+    if (f->before_id > 0)
+        sqlite3_bind_int64(st, 10, f->before_id);
 }
 
 static int prepare(store *s, struct buf *sql, sqlite3_stmt **st, struct wh_error *err)
@@ -535,7 +560,8 @@ int store_foreach(store *s, const struct delivery_filter *f, store_row_fn fn, vo
 {
     struct buf sql;
     buf_init(&sql, 0);
-    buf_append_str(&sql, "SELECT " COLUMNS " FROM deliveries");
+    buf_append_str(&sql, f->no_body ? "SELECT " COLUMNS_WITH("x''") " FROM deliveries"
+                                    : "SELECT " COLUMNS " FROM deliveries");
     where_sql(&sql, f);
     buf_append_str(&sql, f->desc ? " ORDER BY id DESC" : " ORDER BY id ASC");
     if (f->limit > 0)

@@ -278,7 +278,12 @@ static int output_text(struct buf *out, const struct result_output *o)
 static int render(reporter *rp, const struct results *r, struct buf *out)
 {
     int ret = 0;
-    if (!rp->con.live) {
+    /* a progress line the live hooks left on screen is wiped first */
+    if (rp->con.progress_shown) {
+        ret = buf_append_str(out, "\r\033[K");
+        rp->con.progress_shown = false;
+    }
+    if (ret == 0 && !rp->con.live) {
         if (r->title) {
             if ((ret = esc(out, r->title)) == 0)
                 ret = buf_append_str(out, "\n\n");
@@ -337,11 +342,6 @@ static int render(reporter *rp, const struct results *r, struct buf *out)
         ret = rep_duration(out, r->duration_ms);
     if (ret == 0)
         ret = buf_append_byte(out, '\n');
-    /* the live hooks' progress line, if one is showing, goes before the report */
-    if (ret == 0 && rp->con.progress_shown) {
-        fputs("\r\033[K", rp->f);
-        rp->con.progress_shown = false;
-    }
     return ret;
 }
 

@@ -18,8 +18,8 @@
 /* Timeline geometry, in SVG user units. */
 #define TL_WIDTH 760
 #define TL_HEIGHT 116
-#define TL_LEFT 48
-#define TL_RIGHT 48
+#define TL_LEFT 56
+#define TL_RIGHT 72
 #define TL_AXIS_Y 62
 
 static const char css[] =
@@ -45,7 +45,7 @@ static const char css[] =
     "border-radius:4px;padding:14px 18px;margin:16px 0}"
     ".scenario.fail{border-left-color:#c62828}"
     ".file,.description{color:#555;margin:2px 0}"
-    ".error{color:#c62828;font-weight:600}"
+    ".scenario-error{color:#c62828;font-weight:600}"
     ".checks{width:100%}.checks td,.checks th{border-top:1px solid #eee}"
     ".mark{font-weight:700;width:1.5em}"
     "tr.pass .mark{color:#2e7d32}tr.fail .mark{color:#c62828}"
@@ -311,8 +311,12 @@ static int output_block(struct buf *out, const struct result_output *o, bool ope
     if (r == 0)
         r = rep_duration(out, o->duration_ms);
     if (r == 0)
-        r = buf_append_str(out, "</summary><pre>");
-    if (r == 0 && o->out)
+        r = buf_append_str(out, "</summary>");
+    if (r == 0 && (!o->out || !*o->out))
+        return buf_append_str(out, "<p>No output.</p></details>\n");
+    if (r == 0)
+        r = buf_append_str(out, "<pre>");
+    if (r == 0)
         r = shortened(out, o->out, strlen(o->out), HTML_OUTPUT_MAX, true);
     return r < 0 ? r : buf_append_str(out, "</pre></details>\n");
 }
@@ -444,7 +448,7 @@ static int scenario_section(struct buf *out, size_t si, const struct result_scen
             r = buf_append_str(out, "</p>\n");
     }
     if (r == 0 && s->error) {
-        if ((r = buf_append_str(out, "<p class=\"error\">scenario error: ")) == 0 &&
+        if ((r = buf_append_str(out, "<p class=\"scenario-error\">scenario error: ")) == 0 &&
             (r = text(out, s->error)) == 0)
             r = buf_append_str(out, "</p>\n");
     }

@@ -245,8 +245,7 @@ static size_t discard(char *data, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
-/* Retry-After: delay-seconds, or an HTTP date (IMF-fixdate and the two obsolete forms). */
-static int64_t parse_retry_after(const char *v, size_t len)
+int64_t sender_retry_after_ms(const char *v, size_t len, int64_t now_us)
 {
     char text[128];
     while (len && (*v == ' ' || *v == '\t'))
@@ -264,13 +263,14 @@ static int64_t parse_retry_after(const char *v, size_t len)
     if (digits) {
         if (len > 9) /* more than 31 years */
             return SENDER_MAX_WAIT_MS;
-        return strtoll(text, NULL, 10) * 1000;
+        int64_t ms = strtoll(text, NULL, 10) * 1000;
+        return ms < SENDER_MAX_WAIT_MS ? ms : SENDER_MAX_WAIT_MS;
     }
     time_t when = curl_getdate(text, NULL);
     if (when == -1)
         return -1;
-    int64_t ms = ((int64_t)when * 1000000 - wall_us()) / 1000;
-    return ms > 0 ? ms : 0;
+    int64_t ms = ((int64_t)when * 1000000 - now_us) / 1000;
+    return ms <= 0 ? 0 : ms < SENDER_MAX_WAIT_MS ? ms : SENDER_MAX_WAIT_MS;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
@@ -281,7 +281,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
         resp->retry_after_ms = -1; /* a new answer (after a 100 Continue) */
     else if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0)
-        resp->retry_after_ms = parse_retry_after(data + sizeof(name) - 1, len - (sizeof(name) - 1));
+        resp->retry_after_ms =
+            sender_retry_after_ms(data + sizeof(name) - 1, len - (sizeof(name) - 1), wall_us());
     return len;
 }
 
@@ -526,6 +527,9 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         if (!ok)
             return wh_error_set(err, -EINVAL, "a header must be 'Name: value' on one line");
     }
+    if (o->id && (!*o->id || strlen(o->id) >= sizeof(((struct sender_attempt *)0)->id)))
+        return wh_error_set(err, -EINVAL, "the id must be 1 to %zu bytes",
+                            sizeof(((struct sender_attempt *)0)->id) - 1);
     const char *scheme = o->sig ? sig_config_scheme(o->sig) : NULL;
     enum sender_misbehave mb = o->misbehave;
     if (!o->sig && (mb == SENDER_BAD_SIGNATURE || mb == SENDER_DOUBLE_ENCODED ||
@@ -559,10 +563,12 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         goto out;
 
     /* the body: given, or the sample; broken for schema-violation */
-    if (o->body)
-        r = buf_append(&body, o->body, o->body_len);
-    else
+    if (o->body) {
+        if ((r = buf_append(&body, o->body, o->body_len)) < 0)
+            r = wh_error_set(err, r, "out of memory");
+    } else {
         r = sender_sample_body(scheme, o->event, o->url, &body, err);
+    }
     if (r == 0 && mb == SENDER_SCHEMA_VIOLATION) {
         struct buf broken;
         buf_init(&broken, 0);
@@ -570,11 +576,8 @@ int sender_run(const struct sender_options *o, struct sender_result *ret, struct
         buf_finish(&body);
         body = broken;
     }
-    if (r < 0) {
-        if (r == -ENOMEM && !err->msg[0])
-            wh_error_set(err, r, "out of memory");
+    if (r < 0)
         goto out;
-    }
     /* the bytes signed: the body, or other bytes when misbehaving */
     if (mb == SENDER_BAD_SIGNATURE) {
         if ((r = buf_append(&signed_body, body.data, body.len)) == 0)

@@ -125,6 +125,11 @@ struct sender_result {
 int sender_sample_body(const char *scheme, const char *event, const char *url, struct buf *out,
                        struct wh_error *err);
 
+/* A Retry-After value (v[0..len), spaces around allowed) in milliseconds from now_us (wall
+ * clock, microseconds): delay-seconds, or an HTTP date in any of the three forms RFC 9110
+ * allows (a date in the past is 0). -1 when it is neither. Capped at SENDER_MAX_WAIT_MS. */
+int64_t sender_retry_after_ms(const char *v, size_t len, int64_t now_us);
+
 /* Deliver the message. 0 when the run ended (delivered or not: see *ret), or -EINVAL for
  * options that cannot work (not an http(s) URL, a misbehaviour that needs a signature scheme
  * without one, schema-violation with a body that is not a JSON object), -ENOMEM, -EIO; err

@@ -27,7 +27,17 @@ static void start(void)
 {
     struct wh_error err = {0};
     signal(SIGPIPE, SIG_IGN);
-    static const char text[] = "{\"endpoints\":[{\"name\":\"a\",\"path\":\"/a/*\"}]}";
+    /* a plain endpoint, and one whose script runs through every rule kind (short waits) */
+    static const char text[] =
+        "{\"endpoints\":[{\"name\":\"a\",\"path\":\"/a/*\"},"
+        "{\"name\":\"s\",\"path\":\"/s/*\",\"message_key\":\"/id\",\"responses\":{\"rules\":["
+        "{\"status\":409,\"match\":{\"body\":{\"/id\":{\"regex\":\"^d\"}}}},"
+        "{\"status\":410,\"match\":{\"headers\":{\"X-Gone\":\"1\"},\"event\":\"e\"}},"
+        "{\"status\":500,\"times\":1,\"scope\":\"message\"},"
+        "{\"fault\":\"partial\"},{\"fault\":\"malformed\"},{\"fault\":\"close\"},"
+        "{\"fault\":\"reset\"},{\"status\":200,\"delay_ms\":{\"min\":1,\"max\":3}},"
+        "{\"fault\":\"hang\",\"hang_max_ms\":30},"
+        "{\"status\":202,\"fault\":\"dribble\",\"dribble_ms\":20}],\"cycle\":true}}]}";
     if (config_load_text(text, sizeof(text) - 1, "fuzz", &cfg, &err) < 0)
         abort();
     struct server_options o;

@@ -478,7 +478,8 @@ END_TEST
 
 /* ---- against the scripted listener ---- */
 
-static const struct answer ok200 = {ANSWER_STATUS, 200, NULL};
+#define OK200 {ANSWER_STATUS, 200, NULL}
+static const struct answer ok200 = OK200;
 
 static int64_t gap(const struct listener *l, size_t i)
 {
@@ -671,7 +672,7 @@ END_TEST
 /* A dropped connection and a timeout are retried. */
 START_TEST(close_and_timeout)
 {
-    static const struct answer script[] = {{ANSWER_CLOSE, 0, NULL}, {ANSWER_HANG, 0, NULL}, ok200};
+    static const struct answer script[] = {{ANSWER_CLOSE, 0, NULL}, {ANSWER_HANG, 0, NULL}, OK200};
     struct listener l;
     listener_start(&l, script, 3);
     struct wh_run r;
@@ -692,7 +693,7 @@ END_TEST
 /* no-retry, retry-after-success, no-backoff. */
 START_TEST(misbehave_retries)
 {
-    static const struct answer fail_then_ok[] = {{ANSWER_STATUS, 503, NULL}, ok200};
+    static const struct answer fail_then_ok[] = {{ANSWER_STATUS, 503, NULL}, OK200};
     struct listener l;
     listener_start(&l, fail_then_ok, 2);
     struct wh_run r;
@@ -716,7 +717,7 @@ START_TEST(misbehave_retries)
     listener_stop(&l);
 
     static const struct answer three[] = {
-        {ANSWER_STATUS, 503, NULL}, {ANSWER_STATUS, 503, NULL}, ok200};
+        {ANSWER_STATUS, 503, NULL}, {ANSWER_STATUS, 503, NULL}, OK200};
     listener_start(&l, three, 3);
     send_to(&r, l.url, "--backoff", "fixed:1000", "--misbehave", "no-backoff", NULL);
     ck_assert_int_eq(r.status, 0);

@@ -184,6 +184,46 @@ START_TEST(test_set_arg_unknown)
 }
 END_TEST
 
+/* The inspection page's filters: event, verdicts, body text, before_id. */
+START_TEST(test_match_page_filters)
+{
+    struct delivery *d = make(10, "github", "POST");
+    d->event = strdup("push");
+    d->sig_status = strdup("invalid");
+    ck_assert_int_eq(buf_append_str(&d->body, "{\"a\":\"needle\"}"), 0);
+    struct delivery_filter f;
+    struct wh_error err = {0};
+    filter_init(&f);
+    ck_assert_int_eq(filter_set_arg(&f, "event", "push", &err), 1);
+    ck_assert_int_eq(filter_set_arg(&f, "signature", "invalid", &err), 1);
+    ck_assert_int_eq(filter_set_arg(&f, "schema", FILTER_NOT_CONFIGURED, &err), 1);
+    ck_assert_int_eq(filter_set_arg(&f, "q", "needle", &err), 1);
+    ck_assert_int_eq(filter_set_arg(&f, "before_id", "11", &err), 1);
+    ck_assert(filter_match(&f, d));
+    f.before_id = 10;
+    ck_assert(!filter_match(&f, d));
+    f.before_id = 0;
+    f.text = "haystack";
+    ck_assert(!filter_match(&f, d));
+    f.text = NULL;
+    f.signature = "valid";
+    ck_assert(!filter_match(&f, d));
+    f.signature = NULL;
+    f.schema = "valid";
+    ck_assert(!filter_match(&f, d));
+    f.schema = NULL;
+    f.event = "pull_request";
+    ck_assert(!filter_match(&f, d));
+    /* an empty q matches everything */
+    filter_init(&f);
+    ck_assert_int_eq(filter_set_arg(&f, "q", "", &err), 1);
+    ck_assert_ptr_null(f.text);
+    ck_assert_int_eq(filter_set_arg(&f, "before_id", "0", &err), -EINVAL);
+    ck_assert_msg(strstr(err.msg, "before_id") != NULL, "%s", err.msg);
+    delivery_destroy(d);
+}
+END_TEST
+
 static void check_bad_arg(const char *key, const char *value)
 {
     struct delivery_filter f, before;
@@ -302,6 +342,7 @@ static Suite *filter_suite(void)
     tcase_add_test(tc, test_match_method);
     tcase_add_test(tc, test_match_ids);
     tcase_add_test(tc, test_match_combined);
+    tcase_add_test(tc, test_match_page_filters);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("args");
