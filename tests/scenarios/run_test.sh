@@ -79,6 +79,17 @@ grep -qx "standard-webhooks" "$dir/out" && grep -qx twenty "$dir/out" || fail "s
     fail "unknown suite"
 ok "conform --list and usage"
 
+# a sender whose retries are 20 s apart: the retry scenarios are skipped, the rest run
+[ "$(run conform standard-webhooks --suites "$src/scenarios/conformance" -j 2 \
+    --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --max-interval-ms 300 --reporter tap \
+    --trigger 'webhooky send "$WEBHOOKY_URL" --scheme standard-webhooks --secret "$WEBHOOKY_SECRET" --event "$WEBHOOKY_EVENT" --retries 3 --backoff fixed:20000 --timeout 2000 >/dev/null 2>&1 &')" = 0 ] ||
+    fail "conform --max-interval-ms"
+grep -q "4 deliveries arrive # SKIP 1 of 4 arrived; the next is more than --max-interval-ms 300 ms" \
+    "$dir/out" || fail "retries further apart than --max-interval-ms are skipped"
+grep -q "^    ok [0-9]* - signature valid on every delivery$" "$dir/out" ||
+    fail "scenarios about one delivery still run"
+ok "conform --max-interval-ms skips what it cannot wait for"
+
 for c in run conform; do
     "$bin" $c --help | grep -q "^usage: webhooky $c" || fail "$c --help"
 done
