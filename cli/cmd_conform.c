@@ -135,8 +135,8 @@ static int run(int argc, char **argv)
         goto out;
     }
     if (optind + 1 != argc) {
-        rc = cli_usage_error(&cmd_conform, optind >= argc ? "name the suite to run"
-                                                          : "one suite at a time");
+        rc = cli_usage_error(&cmd_conform,
+                             optind >= argc ? "name the suite to run" : "one suite at a time");
         goto out;
     }
     if (!trigger || !secret) {

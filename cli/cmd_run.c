@@ -199,8 +199,8 @@ static int walk(struct found *f, const char *dir, int depth)
         struct stat st;
         if (stat(path, &st) < 0)
             continue;
-        if (S_ISDIR(st.st_mode) || (ends_with(e->d_name, ".json") &&
-                                    !ends_with(e->d_name, ".schema.json")))
+        if (S_ISDIR(st.st_mode) ||
+            (ends_with(e->d_name, ".json") && !ends_with(e->d_name, ".schema.json")))
             r = add_file(&here, path);
     }
     closedir(d);
@@ -310,8 +310,7 @@ int cli_scenarios_run(const struct cli_command *cmd, struct cli_scenarios *a, co
     {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        res->duration_ms =
-            (double)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - t0) / 1000.0;
+        res->duration_ms = (double)((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - t0) / 1000.0;
     }
     rc = EXIT_OK;
     for (size_t i = 0; i < a->n_reporters; i++) {
@@ -339,14 +338,10 @@ out:
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"reporter", required_argument, NULL, 'r'},
-        {"jobs", required_argument, NULL, 'j'},
-        {"filter", required_argument, NULL, 'f'},
-        {"var", required_argument, NULL, 'v'},
-        {"keep-db", required_argument, NULL, 'K'},
-        {"timeout-scale", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"reporter", required_argument, NULL, 'r'}, {"jobs", required_argument, NULL, 'j'},
+        {"filter", required_argument, NULL, 'f'},   {"var", required_argument, NULL, 'v'},
+        {"keep-db", required_argument, NULL, 'K'},  {"timeout-scale", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     struct cli_scenarios a;
     cli_scenarios_init(&a);

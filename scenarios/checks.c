@@ -41,8 +41,12 @@ int64_t checks_parse_time(const char *s)
     }
     if (*p != 'Z')
         return -1;
-    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D,
-                    .tm_hour = h, .tm_min = m, .tm_sec = sec};
+    struct tm tm = {.tm_year = Y - 1900,
+                    .tm_mon = M - 1,
+                    .tm_mday = D,
+                    .tm_hour = h,
+                    .tm_min = m,
+                    .tm_sec = sec};
     time_t t = timegm(&tm);
     return (int64_t)t * 1000000 + frac;
 }
@@ -161,7 +165,8 @@ static const char *header(const struct dview *v, const char *name)
     json_t *hs = json_object_get(v->json, "headers");
     size_t i;
     json_t *h;
-    json_array_foreach(hs, i, h) {
+    json_array_foreach(hs, i, h)
+    {
         const char *n = json_string_value(json_array_get(h, 0));
         if (n && strcasecmp(n, name) == 0)
             return json_string_value(json_array_get(h, 1));
@@ -229,7 +234,8 @@ bool check_filter_match(json_t *filter, const struct dview *v)
         return false;
     const char *key;
     json_t *want;
-    json_object_foreach(json_object_get(filter, "header"), key, want) {
+    json_object_foreach(json_object_get(filter, "header"), key, want)
+    {
         const char *h = header(v, key);
         json_t *have = h ? json_string(h) : NULL;
         bool ok = value_match(want, have);
@@ -237,7 +243,8 @@ bool check_filter_match(json_t *filter, const struct dview *v)
         if (!ok)
             return false;
     }
-    json_object_foreach(json_object_get(filter, "body"), key, want) {
+    json_object_foreach(json_object_get(filter, "body"), key, want)
+    {
         if (!value_match(want, v->body ? jsonptr_get(v->body, key) : NULL))
             return false;
     }
@@ -258,11 +265,13 @@ int checks_describe_filter(json_t *filter, struct buf *out)
     }
     const char *key;
     json_t *val;
-    json_object_foreach(json_object_get(filter, "header"), key, val) {
+    json_object_foreach(json_object_get(filter, "header"), key, val)
+    {
         r = r ? r : buf_printf(out, "%sheader %s", sep, key);
         sep = ", ";
     }
-    json_object_foreach(json_object_get(filter, "body"), key, val) {
+    json_object_foreach(json_object_get(filter, "body"), key, val)
+    {
         r = r ? r : buf_printf(out, "%sbody %s", sep, key);
         sep = ", ";
     }
@@ -392,8 +401,8 @@ static void bounds_text(struct buf *b, json_t *bounds)
     if (ex)
         buf_printf(b, "exactly %" JSON_INTEGER_FORMAT, json_integer_value(ex));
     else if (lo && hi)
-        buf_printf(b, "%" JSON_INTEGER_FORMAT " to %" JSON_INTEGER_FORMAT,
-                   json_integer_value(lo), json_integer_value(hi));
+        buf_printf(b, "%" JSON_INTEGER_FORMAT " to %" JSON_INTEGER_FORMAT, json_integer_value(lo),
+                   json_integer_value(hi));
     else if (lo)
         buf_printf(b, "at least %" JSON_INTEGER_FORMAT, json_integer_value(lo));
     else if (hi)
@@ -461,8 +470,7 @@ static void find_timestamp(const struct dview *v, struct ts_info *t)
         t->sig = h;
         return;
     }
-    if ((!scheme || strcmp(scheme, "slack") == 0) &&
-        (h = header(v, "X-Slack-Request-Timestamp"))) {
+    if ((!scheme || strcmp(scheme, "slack") == 0) && (h = header(v, "X-Slack-Request-Timestamp"))) {
         t->header = "X-Slack-Request-Timestamp";
         t->unit_ms = 1000;
         t->found = parse_i64(h, &t->value);
@@ -479,7 +487,8 @@ static json_t *rule_for(const struct check_env *env, const struct dview *v)
     json_t *best = NULL;
     size_t i;
     json_t *e;
-    json_array_foreach(env->scripts, i, e) {
+    json_array_foreach(env->scripts, i, e)
+    {
         const char *ep = str(e, "endpoint");
         if (ep && strcmp(ep, v->endpoint) == 0 &&
             json_integer_value(json_object_get(e, "after_id")) < v->id)
@@ -502,9 +511,10 @@ static int64_t retry_after_ms(json_t *rule)
     } else if (json_is_array(hs)) {
         size_t i;
         json_t *x;
-        json_array_foreach(hs, i, x) {
-            const char *k = json_is_array(x) ? json_string_value(json_array_get(x, 0))
-                                             : str(x, "name");
+        json_array_foreach(hs, i, x)
+        {
+            const char *k =
+                json_is_array(x) ? json_string_value(json_array_get(x, 0)) : str(x, "name");
             if (k && strcasecmp(k, "Retry-After") == 0)
                 val = json_is_array(x) ? json_string_value(json_array_get(x, 1)) : str(x, "value");
         }
@@ -534,12 +544,13 @@ static const char *kind_of(json_t *a)
 {
     const char *key;
     json_t *v;
-    json_object_foreach(a, key, v) if (strcmp(key, "name") != 0 && strcmp(key, "where") != 0) return key;
+    json_object_foreach(a, key,
+                        v) if (strcmp(key, "name") != 0 && strcmp(key, "where") != 0) return key;
     return "";
 }
 
-static void every_delivery(struct out *w, const struct dset *ds, const bool *mask,
-                           const char *kind, json_t *spec)
+static void every_delivery(struct out *w, const struct dset *ds, const bool *mask, const char *kind,
+                           json_t *spec)
 {
     size_t n = 0;
     for (size_t i = 0; i < ds->n; i++) {
@@ -557,8 +568,8 @@ static void every_delivery(struct out *w, const struct dset *ds, const bool *mas
                     json_t *e0 = json_array_get(errs, 0);
                     why = str(e0, "message");
                 }
-                fail_one(w, v->id, "#%" PRId64 " %s%s%s", v->id, st ? st : "none",
-                         why ? ": " : "", why ? why : "");
+                fail_one(w, v->id, "#%" PRId64 " %s%s%s", v->id, st ? st : "none", why ? ": " : "",
+                         why ? why : "");
             } else {
                 add_id(w, v->id, false);
             }
@@ -633,8 +644,7 @@ static void every_delivery(struct out *w, const struct dset *ds, const bool *mas
             if (ok)
                 add_id(w, v->id, false);
             else
-                fail_one(w, v->id, "#%" PRId64 " Content-Type: %.80s", v->id,
-                         ct ? ct : "(none)");
+                fail_one(w, v->id, "#%" PRId64 " Content-Type: %.80s", v->id, ct ? ct : "(none)");
         } else if (strcmp(kind, "timestamp_within_s") == 0) {
             struct ts_info t;
             find_timestamp(v, &t);
@@ -644,8 +654,8 @@ static void every_delivery(struct out *w, const struct dset *ds, const bool *mas
                          v->id);
                 continue;
             }
-            double diff_s = ((double)(t.value * t.unit_ms) - (double)v->received_us / 1000.0) /
-                            1000.0;
+            double diff_s =
+                ((double)(t.value * t.unit_ms) - (double)v->received_us / 1000.0) / 1000.0;
             if (fabs(diff_s) > lim + (t.unit_ms == 1000 ? 1.0 : 0.0))
                 fail_one(w, v->id, "#%" PRId64 " %s is %.1f s %s its arrival", v->id, t.header,
                          fabs(diff_s), diff_s < 0 ? "before" : "after");
@@ -690,7 +700,8 @@ static int per_message(struct out *w, const struct dset *ds, const bool *mask, c
             if (!bounds_ok(spec, (int64_t)grp->n))
                 fail_one(w, first->id, "message %.60s: %zu attempt%s", grp->key, grp->n,
                          grp->n == 1 ? "" : "s");
-        } else if (strcmp(kind, "intervals_ms") == 0 || strcmp(kind, "intervals_non_decreasing") == 0 ||
+        } else if (strcmp(kind, "intervals_ms") == 0 ||
+                   strcmp(kind, "intervals_non_decreasing") == 0 ||
                    strcmp(kind, "interval_growth") == 0) {
             json_t *lo = json_object_get(spec, "min"), *hi = json_object_get(spec, "max");
             double prev = -1;
@@ -777,8 +788,7 @@ static int per_message(struct out *w, const struct dset *ds, const bool *mask, c
                 applicable++;
                 if (k + 1 < grp->n)
                     fail_one(w, ds->v[grp->idx[k + 1]].id,
-                             "message %.60s: %zu more attempt%s after #%" PRId64
-                             " was answered %d",
+                             "message %.60s: %zu more attempt%s after #%" PRId64 " was answered %d",
                              grp->key, grp->n - k - 1, grp->n - k - 1 == 1 ? "" : "s", v->id,
                              v->status);
                 break;
@@ -792,11 +802,15 @@ static int per_message(struct out *w, const struct dset *ds, const bool *mask, c
         } none[] = {
             {"attempts", "no delivery matched, so there was no message to count"},
             {"intervals_ms", "no message was retried, so there was no interval to check"},
-            {"intervals_non_decreasing", "no message had three attempts, so there were not two intervals to compare"},
-            {"interval_growth", "no message had three attempts, so there were not two intervals to compare"},
+            {"intervals_non_decreasing",
+             "no message had three attempts, so there were not two intervals to compare"},
+            {"interval_growth",
+             "no message had three attempts, so there were not two intervals to compare"},
             {"retry_after_honoured", "no attempt followed an answer with Retry-After"},
-            {"idempotency_key_constant", "no body was sent twice, so there was no retry to compare"},
-            {"fresh_signature_per_attempt", "no two attempts of a message were far enough apart for the timestamp to change"},
+            {"idempotency_key_constant",
+             "no body was sent twice, so there was no retry to compare"},
+            {"fresh_signature_per_attempt",
+             "no two attempts of a message were far enough apart for the timestamp to change"},
             {"no_attempt_after_success", "no attempt was answered 2xx"},
         };
         for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
@@ -831,7 +845,8 @@ static int order_assert(struct out *w, const struct dset *ds, const bool *mask, 
     json_t *e;
     int64_t prev_id = 0;
     const char *prev_ev = NULL;
-    json_array_foreach(spec, i, e) {
+    json_array_foreach(spec, i, e)
+    {
         const char *ev = json_string_value(e);
         int64_t id = 0;
         for (size_t k = 0; k < ds->n && !id; k++)
@@ -844,8 +859,8 @@ static int order_assert(struct out *w, const struct dset *ds, const bool *mask, 
         }
         add_id(w, id, false);
         if (prev_id && id < prev_id)
-            fail_one(w, id, "%s (#%" PRId64 ") arrived before %s (#%" PRId64 ")", ev, id,
-                     prev_ev, prev_id);
+            fail_one(w, id, "%s (#%" PRId64 ") arrived before %s (#%" PRId64 ")", ev, id, prev_ev,
+                     prev_id);
         prev_id = id;
         prev_ev = ev;
     }

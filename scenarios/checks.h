@@ -27,20 +27,20 @@
 
 /* One delivery, read once from its JSON. Strings are borrowed from `json`. */
 struct dview {
-    json_t *json;        /* borrowed */
+    json_t *json; /* borrowed */
     int64_t id;
-    int64_t received_us; /* wall clock */
-    int64_t responded_us;/* when it was answered; received_us when unknown */
-    const char *endpoint;/* "-" for the catch-all */
-    const char *event;   /* NULL when none */
+    int64_t received_us;  /* wall clock */
+    int64_t responded_us; /* when it was answered; received_us when unknown */
+    const char *endpoint; /* "-" for the catch-all */
+    const char *event;    /* NULL when none */
     const char *method;
-    const char *key;     /* the message key (see above) */
-    char key_buf[48];    /* storage for a body-hash key */
-    char body_hash[40];  /* hex digest of the body text, for grouping by body */
-    int status;          /* answered status, 0 when a fault answered */
-    const char *fault;   /* NULL when none */
-    int rule;            /* the scripted rule that answered, -1 when none */
-    json_t *body;        /* owned reference: the body parsed as JSON, NULL when it is not */
+    const char *key;    /* the message key (see above) */
+    char key_buf[48];   /* storage for a body-hash key */
+    char body_hash[40]; /* hex digest of the body text, for grouping by body */
+    int status;         /* answered status, 0 when a fault answered */
+    const char *fault;  /* NULL when none */
+    int rule;           /* the scripted rule that answered, -1 when none */
+    json_t *body;       /* owned reference: the body parsed as JSON, NULL when it is not */
 };
 
 struct dset {
@@ -68,8 +68,8 @@ void dgroups_free(struct dgroup *g, size_t n);
 
 /* What checks need besides the deliveries. */
 struct check_env {
-    json_t *scripts;  /* borrowed: [{"endpoint": NAME|"-", "after_id": N, "script": {...}}],
-                         the scripts in force, oldest first; NULL: none known */
+    json_t *scripts; /* borrowed: [{"endpoint": NAME|"-", "after_id": N, "script": {...}}],
+                        the scripts in force, oldest first; NULL: none known */
     const int64_t *step_started_us; /* wall-clock start of each step, by step index */
     const char *const *step_names;  /* the steps' "name"s (NULL entries when none) */
     size_t n_steps;

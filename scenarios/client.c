@@ -56,7 +56,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
     if (buf_append(b, p, len) == 0)
         return len;
     if (b->limit != HTTP_STEP_MAX_ANSWER)
-        return 0; /* an API answer past the limit fails the request */
+        return 0;          /* an API answer past the limit fails the request */
     if (b->len < b->limit) /* the http step keeps the first bytes */
         buf_append(b, p, b->limit - b->len);
     return len;
@@ -92,8 +92,8 @@ static int perform(CURL *curl, const char *method, const char *url, struct curl_
     return 0;
 }
 
-int client_api(client *c, const char *method, const char *path, const char *body,
-               long timeout_ms, long *ret_status, json_t **ret_json, struct wh_error *err)
+int client_api(client *c, const char *method, const char *path, const char *body, long timeout_ms,
+               long *ret_status, json_t **ret_json, struct wh_error *err)
 {
     size_t n = strlen(c->base) + strlen(path) + 1;
     char *url = malloc(n);
@@ -144,15 +144,14 @@ static int escape_into(client *c, char *dst, size_t n, const char *s)
     return 0;
 }
 
-int client_deliveries(client *c, const char *endpoint, int64_t since_id, long limit,
-                      long wait_ms, long min_count, json_t **ret, int64_t *ret_last_id,
-                      struct wh_error *err)
+int client_deliveries(client *c, const char *endpoint, int64_t since_id, long limit, long wait_ms,
+                      long min_count, json_t **ret, int64_t *ret_last_id, struct wh_error *err)
 {
     char path[512], ep[256] = "";
     if (endpoint && escape_into(c, ep, sizeof(ep), endpoint) < 0)
         return wh_error_set(err, -ENOMEM, "out of memory");
-    int n = snprintf(path, sizeof(path), "/_webhooky/api/deliveries?since_id=%" PRId64
-                     "&limit=%ld", since_id, limit);
+    int n = snprintf(path, sizeof(path), "/_webhooky/api/deliveries?since_id=%" PRId64 "&limit=%ld",
+                     since_id, limit);
     if (endpoint)
         n += snprintf(path + n, sizeof(path) - (size_t)n, "&endpoint=%s", ep);
     if (wait_ms > 0)
@@ -220,7 +219,8 @@ int client_http(const char *method, const char *url, json_t *headers, const char
         goto out;
     const char *key;
     json_t *v;
-    json_object_foreach(headers, key, v) {
+    json_object_foreach(headers, key, v)
+    {
         size_t n = strlen(key) + strlen(json_string_value(v)) + 4;
         char *line = malloc(n);
         if (!line)

@@ -26,15 +26,14 @@ void client_destroy(client *c); /* NULL-safe */
  * Content-Type: application/json unless it does not start with '{', '[' or '"'). On success
  * *ret_status gets the HTTP status and *ret_json a new reference to the parsed answer (NULL
  * when the answer is not JSON). Transport failures are -EIO with curl's words. */
-int client_api(client *c, const char *method, const char *path, const char *body,
-               long timeout_ms, long *ret_status, json_t **ret_json, struct wh_error *err);
+int client_api(client *c, const char *method, const char *path, const char *body, long timeout_ms,
+               long *ret_status, json_t **ret_json, struct wh_error *err);
 
 /* A page of deliveries, oldest first, with ids > since_id, to endpoint (NULL: all; "-": the
  * catch-all). wait_ms > 0 long-polls until min_count match or the time is up. *ret is a new
  * reference to the array; *ret_last_id (may be NULL) the receiver's highest id. */
-int client_deliveries(client *c, const char *endpoint, int64_t since_id, long limit,
-                      long wait_ms, long min_count, json_t **ret, int64_t *ret_last_id,
-                      struct wh_error *err);
+int client_deliveries(client *c, const char *endpoint, int64_t since_id, long limit, long wait_ms,
+                      long min_count, json_t **ret, int64_t *ret_last_id, struct wh_error *err);
 
 /* Every delivery with id > since_id (paged), oldest first. *ret is a new reference. */
 int client_all_deliveries(client *c, int64_t since_id, json_t **ret, struct wh_error *err);

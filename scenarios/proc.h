@@ -23,14 +23,14 @@
 #define PROC_MAX_OUTPUT (64u << 10)
 
 struct proc_result {
-    int exit_status;   /* 0..255, or -1 when killed (by the timeout or a signal) */
-    int signal;        /* the signal that ended it, 0 when none */
+    int exit_status; /* 0..255, or -1 when killed (by the timeout or a signal) */
+    int signal;      /* the signal that ended it, 0 when none */
     bool timed_out;
-    char *out;         /* owned, NUL-terminated; stdout and stderr as captured */
+    char *out; /* owned, NUL-terminated; stdout and stderr as captured */
     size_t out_len;
     size_t out_dropped; /* bytes past PROC_MAX_OUTPUT, not kept */
     double duration_ms;
-    pid_t pgid;        /* the command's process group (for proc_kill_group) */
+    pid_t pgid; /* the command's process group (for proc_kill_group) */
 };
 
 /* Run argv (argv[0] is a path; NULL-terminated) with the environment of this process plus

@@ -50,7 +50,7 @@ struct run {
     const char **names;  /* per step */
     pid_t *groups;       /* process groups of commands, killed at the end */
     size_t n_groups;
-    bool broken;         /* an earlier step could not run: skip the rest */
+    bool broken; /* an earlier step could not run: skip the rest */
     const char *broken_why;
 };
 
@@ -88,8 +88,8 @@ static void add_check(struct run *rn, const char *name, const char *step, enum c
 {
     struct shared *sh = rn->sh;
     pthread_mutex_lock(&sh->lock);
-    struct result_check *c = scenario_add_check(rn->rs, name, step, st, message, expected,
-                                                actual, ids, n_ids);
+    struct result_check *c =
+        scenario_add_check(rn->rs, name, step, st, message, expected, actual, ids, n_ids);
     for (size_t i = 0; c && i < sh->opts->n_reporters; i++)
         reporter_check(sh->opts->reporters[i], rn->rs, c);
     pthread_mutex_unlock(&sh->lock);
@@ -118,8 +118,7 @@ static void progress(struct run *rn, const char *what, long seen, long wanted, d
     pthread_mutex_unlock(&sh->lock);
 }
 
-static void step_error(struct run *rn, const struct step *st, const char *what,
-                       const char *why)
+static void step_error(struct run *rn, const struct step *st, const char *what, const char *why)
 {
     add_check(rn, what, st->label, CHECK_ERROR, why, NULL, NULL, NULL, 0);
     rn->broken = true;
@@ -144,20 +143,21 @@ static int record_scripts(struct run *rn, int64_t after_id, struct wh_error *err
 {
     long status = 0;
     json_t *doc = NULL;
-    int r = client_api(rn->api, "GET", "/_webhooky/api/endpoints", NULL, 10000, &status, &doc,
-                       err);
+    int r = client_api(rn->api, "GET", "/_webhooky/api/endpoints", NULL, 10000, &status, &doc, err);
     if (r < 0)
         return r;
     json_t *eps = json_object_get(doc, "endpoints");
     if (status != 200 || !json_is_array(eps)) {
         json_decref(doc);
-        return wh_error_set(err, -EIO, "the receiver answered %ld to GET /_webhooky/api/endpoints"
-                                       " (is it webhooky serve, recent enough?)",
+        return wh_error_set(err, -EIO,
+                            "the receiver answered %ld to GET /_webhooky/api/endpoints"
+                            " (is it webhooky serve, recent enough?)",
                             status);
     }
     size_t i;
     json_t *e;
-    json_array_foreach(eps, i, e) {
+    json_array_foreach(eps, i, e)
+    {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *path = json_string_value(json_object_get(e, "path"));
         json_t *scr = json_object_get(json_object_get(e, "responses"), "script");
@@ -189,11 +189,10 @@ static int record_scripts(struct run *rn, int64_t after_id, struct wh_error *err
     return 0;
 }
 
-static int put_responses(struct run *rn, const char *endpoint, json_t *spec,
-                         struct wh_error *err)
+static int put_responses(struct run *rn, const char *endpoint, json_t *spec, struct wh_error *err)
 {
-    char *body = json_is_string(spec) ? strdup(json_string_value(spec))
-                                      : json_dumps(spec, JSON_COMPACT);
+    char *body =
+        json_is_string(spec) ? strdup(json_string_value(spec)) : json_dumps(spec, JSON_COMPACT);
     char path[300];
     if (!body)
         return wh_error_set(err, -ENOMEM, "out of memory");
@@ -204,8 +203,9 @@ static int put_responses(struct run *rn, const char *endpoint, json_t *spec,
     free(body);
     if (r == 0 && status != 200) {
         const char *why = json_string_value(json_object_get(doc, "error"));
-        r = wh_error_set(err, -EINVAL, "setting the responses of '%s': the receiver answered %ld%s%s",
-                         endpoint, status, why ? ": " : "", why ? why : "");
+        r = wh_error_set(err, -EINVAL,
+                         "setting the responses of '%s': the receiver answered %ld%s%s", endpoint,
+                         status, why ? ": " : "", why ? why : "");
     }
     json_decref(doc);
     if (r < 0)
@@ -253,15 +253,16 @@ static int start_receiver(struct run *rn, struct wh_error *err)
     if ((r = client_create(rn->base, sc->mock_token, &rn->api, err)) < 0)
         return r;
     json_t *list = NULL;
-    if ((r = client_deliveries(rn->api, NULL, INT64_MAX - 1, 1, 0, 0, &list, &rn->baseline,
-                               err)) < 0)
+    if ((r = client_deliveries(rn->api, NULL, INT64_MAX - 1, 1, 0, 0, &list, &rn->baseline, err)) <
+        0)
         return wh_error_prefix(err, "the receiver at %s: ", rn->base);
     json_decref(list);
     if ((r = record_scripts(rn, rn->baseline, err)) < 0)
         return r;
     const char *key;
     json_t *spec;
-    json_object_foreach(sc->responses, key, spec) {
+    json_object_foreach(sc->responses, key, spec)
+    {
         if ((r = put_responses(rn, key, spec, err)) < 0)
             return r;
     }
@@ -272,15 +273,19 @@ static int start_receiver(struct run *rn, struct wh_error *err)
 
 static int expand(struct run *rn, const char *text, char **ret, struct wh_error *err)
 {
-    struct vars_ctx vc = {.vars = rn->sc->vars, .endpoints = rn->endpoints,
-                          .mock_url = rn->base, .scenario_dir = rn->sc->dir};
+    struct vars_ctx vc = {.vars = rn->sc->vars,
+                          .endpoints = rn->endpoints,
+                          .mock_url = rn->base,
+                          .scenario_dir = rn->sc->dir};
     return vars_expand(&vc, text, ret, err);
 }
 
 static int expand_json(struct run *rn, json_t *in, json_t **ret, struct wh_error *err)
 {
-    struct vars_ctx vc = {.vars = rn->sc->vars, .endpoints = rn->endpoints,
-                          .mock_url = rn->base, .scenario_dir = rn->sc->dir};
+    struct vars_ctx vc = {.vars = rn->sc->vars,
+                          .endpoints = rn->endpoints,
+                          .mock_url = rn->base,
+                          .scenario_dir = rn->sc->dir};
     return vars_expand_json(&vc, in, ret, NULL, 0, err);
 }
 
@@ -379,12 +384,10 @@ static void step_exec(struct run *rn, const struct step *st)
              old_path ? old_path : "/usr/bin:/bin");
     struct {
         const char *k, *v;
-    } fixed[] = {{"WEBHOOKY_URL", url ? url : root_url},
-                 {"WEBHOOKY_MOCK_URL", rn->base},
-                 {"WEBHOOKY_SECRET", rn->sc->secret},
-                 {"WEBHOOKY_EVENT", event ? event : rn->sc->event},
-                 {"WEBHOOKY_BIN", exe[0] ? exe : NULL},
-                 {"PATH", slash ? path : NULL}};
+    } fixed[] = {
+        {"WEBHOOKY_URL", url ? url : root_url}, {"WEBHOOKY_MOCK_URL", rn->base},
+        {"WEBHOOKY_SECRET", rn->sc->secret},    {"WEBHOOKY_EVENT", event ? event : rn->sc->event},
+        {"WEBHOOKY_BIN", exe[0] ? exe : NULL},  {"PATH", slash ? path : NULL}};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
         if (!fixed[i].v)
             continue;
@@ -395,7 +398,8 @@ static void step_exec(struct run *rn, const struct step *st)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(env, k, v) {
+    json_object_foreach(env, k, v)
+    {
         size_t n = strlen(k) + strlen(json_string_value(v)) + 2;
         if (!(envp[n_env] = malloc(n)))
             break;
@@ -469,11 +473,12 @@ static void step_http(struct run *rn, const struct step *st)
         size_t i;
         json_t *s;
         size_t n = 0;
-        json_array_foreach(want, i, s) {
+        json_array_foreach(want, i, s)
+        {
             ok |= status == json_integer_value(s);
-            n += (size_t)snprintf(exp + n, n < sizeof(exp) ? sizeof(exp) - n : 0,
-                                  "%s%" JSON_INTEGER_FORMAT, i ? " or " : "",
-                                  json_integer_value(s));
+            n +=
+                (size_t)snprintf(exp + n, n < sizeof(exp) ? sizeof(exp) - n : 0,
+                                 "%s%" JSON_INTEGER_FORMAT, i ? " or " : "", json_integer_value(s));
             if (n >= sizeof(exp))
                 n = sizeof(exp) - 1;
         }
@@ -532,8 +537,9 @@ static void step_send(struct run *rn, const struct step *st)
     if (!url)
         url = endpoint_url(rn, ep);
     if (!url) {
-        step_error(rn, st, "send", ep ? "the receiver has no such endpoint"
-                                      : "no url, and the receiver has no endpoint to send to");
+        step_error(rn, st, "send",
+                   ep ? "the receiver has no such endpoint"
+                      : "no url, and the receiver has no endpoint to send to");
         goto done;
     }
     const char *scheme = json_string_value(json_object_get(spec, "scheme"));
@@ -569,7 +575,9 @@ static void step_send(struct run *rn, const struct step *st)
         goto done;
     }
     if (!backoff)
-        so.backoff = (struct sender_backoff){.exponential = true, .base_ms = 500, .factor = 2,
+        so.backoff = (struct sender_backoff){.exponential = true,
+                                             .base_ms = 500,
+                                             .factor = 2,
                                              .max_ms = 30000}; /* as webhooky send */
     if (d) {
         data = json_is_string(d) ? strdup(json_string_value(d)) : json_dumps(d, JSON_COMPACT);
@@ -616,7 +624,8 @@ static void step_respond(struct run *rn, const struct step *st)
         json_t *first = NULL;
         const char *k;
         json_t *v;
-        json_object_foreach(rn->endpoints, k, v) {
+        json_object_foreach(rn->endpoints, k, v)
+        {
             if (!first) {
                 first = v;
                 ep = k;
@@ -678,9 +687,9 @@ static void step_wait(struct run *rn, const struct step *st)
         json_t *page = NULL;
         int64_t now = mono_ms();
         int64_t left = deadline - now;
-        long wait = first || seen >= want ? 0 : (long)(left > LONGPOLL_MAX_MS ? LONGPOLL_MAX_MS : left);
-        if (max_iv > 0 && seen >= 1 && want > 1 && last_arrival &&
-            now - last_arrival > max_iv) {
+        long wait =
+            first || seen >= want ? 0 : (long)(left > LONGPOLL_MAX_MS ? LONGPOLL_MAX_MS : left);
+        if (max_iv > 0 && seen >= 1 && want > 1 && last_arrival && now - last_arrival > max_iv) {
             gave_up = true;
             break;
         }
@@ -739,8 +748,8 @@ static void step_wait(struct run *rn, const struct step *st)
         add_check(rn, name.data ? name.data : "wait", st->label, CHECK_PASS, msg, exp, act, ids,
                   n_ids);
     } else {
-        snprintf(msg, sizeof(msg), "timed out after %" PRId64 " ms with %ld of %ld", timeout,
-                 seen, want);
+        snprintf(msg, sizeof(msg), "timed out after %" PRId64 " ms with %ld of %ld", timeout, seen,
+                 want);
         add_check(rn, name.data ? name.data : "wait", st->label, CHECK_FAIL, msg, exp, act, ids,
                   n_ids);
     }
@@ -774,14 +783,14 @@ static void step_expect(struct run *rn, const struct step *st, size_t index)
                             .n_steps = rn->sc->n_steps};
     size_t i;
     json_t *a;
-    json_array_foreach(st->spec, i, a) {
+    json_array_foreach(st->spec, i, a)
+    {
         struct check_outcome o;
         if (check_eval(a, &ds, &env, index, &o) < 0) {
             add_check(rn, "expect", st->label, CHECK_ERROR, "out of memory", NULL, NULL, NULL, 0);
             continue;
         }
-        add_check(rn, o.name, st->label, o.status, o.message, o.expected, o.actual, o.ids,
-                  o.n_ids);
+        add_check(rn, o.name, st->label, o.status, o.message, o.expected, o.actual, o.ids, o.n_ids);
         check_outcome_finish(&o);
     }
     dset_finish(&ds);
@@ -793,7 +802,8 @@ static void skip_step(struct run *rn, const struct step *st)
     if (st->kind == STEP_EXPECT) {
         size_t i;
         json_t *a;
-        json_array_foreach(st->spec, i, a) {
+        json_array_foreach(st->spec, i, a)
+        {
             struct check_outcome o;
             struct dset empty = {0};
             struct check_env env = {0};

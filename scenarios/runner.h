@@ -20,16 +20,16 @@
 #include "scenario.h"
 
 struct runner_options {
-    reporter **reporters;     /* borrowed; live hooks are called as things happen */
+    reporter **reporters; /* borrowed; live hooks are called as things happen */
     size_t n_reporters;
-    unsigned jobs;            /* scenarios at once; 0 or 1: one after the other */
-    const char *keep_db_dir;  /* NULL: in-memory databases; else DIR/NN-NAME.db per scenario */
-    double timeout_scale;     /* multiplies every step timeout; sleeps only when > 1 (a sleep
-                                 is a window in which nothing must arrive); 0 means 1 */
-    int64_t max_interval_ms;  /* > 0: a wait for retries that are further apart than this is
-                                 given up, and the rest of its scenario skipped (conform) */
-    const char *self_exe;     /* the webhooky executable (first on PATH for commands, and
-                                 WEBHOOKY_BIN); NULL: /proc/self/exe */
+    unsigned jobs;           /* scenarios at once; 0 or 1: one after the other */
+    const char *keep_db_dir; /* NULL: in-memory databases; else DIR/NN-NAME.db per scenario */
+    double timeout_scale;    /* multiplies every step timeout; sleeps only when > 1 (a sleep
+                                is a window in which nothing must arrive); 0 means 1 */
+    int64_t max_interval_ms; /* > 0: a wait for retries that are further apart than this is
+                                given up, and the rest of its scenario skipped (conform) */
+    const char *self_exe;    /* the webhooky executable (first on PATH for commands, and
+                                WEBHOOKY_BIN); NULL: /proc/self/exe */
 };
 
 /* Run the scenarios (borrowed) and append one result_scenario per scenario to res, in the

@@ -15,18 +15,29 @@
 #include "regex.h"
 #include "vars.h"
 
-static const char *const step_kinds[] = {"exec", "http", "send", "respond",
+static const char *const step_kinds[] = {"exec", "http",  "send",  "respond",
                                          "wait", "sleep", "expect"};
 #define N_STEP_KINDS (sizeof(step_kinds) / sizeof(step_kinds[0]))
 
-static const char *const assertion_kinds[] = {
-    "count",          "signature",          "schema",
-    "header",         "body",               "content_type",
-    "timestamp_within_s", "attempts",       "intervals_ms",
-    "intervals_non_decreasing", "interval_growth", "retry_after_honoured",
-    "idempotency_key_constant", "fresh_signature_per_attempt", "no_attempt_after_success",
-    "no_delivery_after_410", "order",       "latency_ms",
-    NULL};
+static const char *const assertion_kinds[] = {"count",
+                                              "signature",
+                                              "schema",
+                                              "header",
+                                              "body",
+                                              "content_type",
+                                              "timestamp_within_s",
+                                              "attempts",
+                                              "intervals_ms",
+                                              "intervals_non_decreasing",
+                                              "interval_growth",
+                                              "retry_after_honoured",
+                                              "idempotency_key_constant",
+                                              "fresh_signature_per_attempt",
+                                              "no_attempt_after_success",
+                                              "no_delivery_after_410",
+                                              "order",
+                                              "latency_ms",
+                                              NULL};
 
 const char *step_kind_name(enum step_kind k)
 {
@@ -105,7 +116,8 @@ static int kind_of(const struct ctx *cx, const char *ptr, json_t *obj, const cha
     for (size_t i = 0; i < n_kinds; i++)
         buf_printf(&list, "%s%s", i ? ", " : "", kinds[i]);
     int r = 0;
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool known = false;
         for (const char *const *e = extra; *e && !known; e++)
             known = strcmp(*e, key) == 0;
@@ -128,8 +140,8 @@ static int kind_of(const struct ctx *cx, const char *ptr, json_t *obj, const cha
             break;
         }
         if (found >= 0) {
-            r = problem(cx, sub, "a %s has one kind, not both '%s' and '%s'", what,
-                        kinds[found], kinds[k]);
+            r = problem(cx, sub, "a %s has one kind, not both '%s' and '%s'", what, kinds[found],
+                        kinds[k]);
             break;
         }
         found = k;
@@ -153,7 +165,8 @@ static int check_kinds(const struct ctx *cx, json_t *root)
     size_t i;
     json_t *st;
     if (json_is_array(steps)) {
-        json_array_foreach(steps, i, st) {
+        json_array_foreach(steps, i, st)
+        {
             snprintf(ptr, sizeof(ptr), "/steps/%zu", i);
             if ((r = kind_of(cx, ptr, st, step_kinds, N_STEP_KINDS, "step", step_extra, &k)) < 0)
                 return r;
@@ -165,10 +178,11 @@ static int check_kinds(const struct ctx *cx, json_t *root)
             size_t n_assert = 0;
             while (assertion_kinds[n_assert])
                 n_assert++;
-            json_array_foreach(list, j, a) {
+            json_array_foreach(list, j, a)
+            {
                 snprintf(ptr, sizeof(ptr), "/steps/%zu/expect/%zu", i, j);
-                if ((r = kind_of(cx, ptr, a, assertion_kinds, n_assert, "assertion",
-                                 assert_extra, &k)) < 0)
+                if ((r = kind_of(cx, ptr, a, assertion_kinds, n_assert, "assertion", assert_extra,
+                                 &k)) < 0)
                     return r;
             }
         }
@@ -178,10 +192,10 @@ static int check_kinds(const struct ctx *cx, json_t *root)
     size_t n_assert = 0;
     while (assertion_kinds[n_assert])
         n_assert++;
-    json_array_foreach(list, i, a) {
+    json_array_foreach(list, i, a)
+    {
         snprintf(ptr, sizeof(ptr), "/expect/%zu", i);
-        if ((r = kind_of(cx, ptr, a, assertion_kinds, n_assert, "assertion", assert_extra, &k)) <
-            0)
+        if ((r = kind_of(cx, ptr, a, assertion_kinds, n_assert, "assertion", assert_extra, &k)) < 0)
             return r;
     }
     return 0;
@@ -277,8 +291,10 @@ static int load_mock(const struct ctx *cx, struct scenario *s, const struct vars
         if ((r = vars_expand(vc, json_string_value(url), &s->mock_url, cx->err)) < 0)
             return problem(cx, "/mock/url", "%s", cx->err->msg);
         if (strncmp(s->mock_url, "http://", 7) != 0 && strncmp(s->mock_url, "https://", 8) != 0)
-            return problem(cx, "/mock/url", "the receiver's URL must start with http:// or "
-                                            "https://, not '%.80s'", s->mock_url);
+            return problem(cx, "/mock/url",
+                           "the receiver's URL must start with http:// or "
+                           "https://, not '%.80s'",
+                           s->mock_url);
         size_t n = strlen(s->mock_url);
         while (n > 0 && s->mock_url[n - 1] == '/')
             s->mock_url[--n] = '\0';
@@ -341,8 +357,9 @@ static int check_endpoint_ref(const struct ctx *cx, const struct scenario *s, js
         buf_printf(&list, "%s%s", i ? ", " : "", s->config->endpoints[i].name);
     char p[300];
     snprintf(p, sizeof(p), "%s/%s", ptr, key);
-    int r = problem(cx, p, "there is no endpoint named '%.64s' in the mock (endpoints: %s; '-' "
-                           "is the catch-all)",
+    int r = problem(cx, p,
+                    "there is no endpoint named '%.64s' in the mock (endpoints: %s; '-' "
+                    "is the catch-all)",
                     json_string_value(v), list.data ? list.data : "none");
     buf_finish(&list);
     return r;
@@ -359,8 +376,7 @@ static int check_regex(const struct ctx *cx, json_t *v, const char *ptr)
     return r == -EINVAL ? problem(cx, ptr, "%s", rerr.msg) : r == 0 ? 0 : oom(cx);
 }
 
-static int check_filter(const struct ctx *cx, const struct scenario *s, json_t *f,
-                        const char *ptr)
+static int check_filter(const struct ctx *cx, const struct scenario *s, json_t *f, const char *ptr)
 {
     if (!f)
         return 0;
@@ -372,7 +388,8 @@ static int check_filter(const struct ctx *cx, const struct scenario *s, json_t *
         json_t *obj = json_object_get(f, maps[m]);
         const char *key;
         json_t *v;
-        json_object_foreach(obj, key, v) {
+        json_object_foreach(obj, key, v)
+        {
             struct buf p;
             buf_init(&p, 0);
             buf_printf(&p, "%s/%s", ptr, maps[m]);
@@ -394,13 +411,13 @@ static int check_assertions(const struct ctx *cx, const struct scenario *s, json
     json_t *a;
     char p[400];
     int r;
-    json_array_foreach(list, i, a) {
+    json_array_foreach(list, i, a)
+    {
         snprintf(p, sizeof(p), "%s/%zu/where", ptr, i);
         if ((r = check_filter(cx, s, json_object_get(a, "where"), p)) < 0)
             return r;
         snprintf(p, sizeof(p), "%s/%zu/header/matches", ptr, i);
-        if ((r = check_regex(cx, json_object_get(json_object_get(a, "header"), "matches"), p)) <
-            0)
+        if ((r = check_regex(cx, json_object_get(json_object_get(a, "header"), "matches"), p)) < 0)
             return r;
         snprintf(p, sizeof(p), "%s/%zu/body/matches", ptr, i);
         if ((r = check_regex(cx, json_object_get(json_object_get(a, "body"), "matches"), p)) < 0)
@@ -529,8 +546,7 @@ static int check_steps(const struct ctx *cx, struct scenario *s)
                 (r = check_endpoint_ref(cx, s, st->spec, "endpoint", p)) < 0)
                 return r;
             if (st->kind == STEP_SEND && !json_object_get(st->spec, "url") &&
-                !json_object_get(st->spec, "endpoint") && s->config &&
-                s->config->n_endpoints == 0)
+                !json_object_get(st->spec, "endpoint") && s->config && s->config->n_endpoints == 0)
                 return problem(cx, p, "a send step needs a \"url\" or an \"endpoint\"");
             break;
         default:
@@ -540,7 +556,8 @@ static int check_steps(const struct ctx *cx, struct scenario *s)
     json_t *resp = s->responses;
     const char *key;
     json_t *v;
-    json_object_foreach(resp, key, v) {
+    json_object_foreach(resp, key, v)
+    {
         if (!endpoint_known(s, key)) {
             struct buf bp;
             buf_init(&bp, 0);
@@ -565,7 +582,8 @@ static int load_vars(const struct ctx *cx, struct scenario *s,
     json_t *file_vars = json_object_get(s->root, "vars");
     const char *key;
     json_t *v;
-    json_object_foreach(file_vars, key, v) {
+    json_object_foreach(file_vars, key, v)
+    {
         json_t *sv;
         if (json_is_string(v) || json_is_null(v)) {
             sv = json_incref(v);
@@ -587,8 +605,8 @@ static int load(const struct ctx *cx, struct scenario *s, const struct scenario_
     json_error_t jerr;
     s->root = json_loadb(cx->text, cx->len, JSON_REJECT_DUPLICATES, &jerr);
     if (!s->root)
-        return wh_error_set(cx->err, -EINVAL, "%s:%d:%d: invalid JSON: %s", cx->source,
-                            jerr.line, jerr.column, jerr.text);
+        return wh_error_set(cx->err, -EINVAL, "%s:%d:%d: invalid JSON: %s", cx->source, jerr.line,
+                            jerr.column, jerr.text);
     if (!json_is_object(s->root))
         return problem(cx, "", "a scenario must be a JSON object, not %s",
                        encode_json_type(s->root));
@@ -643,8 +661,8 @@ int scenario_load_text(const char *text, size_t len, const char *source,
     }
     const char *slash = strrchr(source, '/');
     s->dir = slash == source ? strdup("/")
-             : slash        ? strndup(source, (size_t)(slash - source))
-                            : strdup(".");
+             : slash         ? strndup(source, (size_t)(slash - source))
+                             : strdup(".");
     if (!s->dir) {
         scenario_destroy(s);
         return wh_error_set(err, -ENOMEM, "out of memory");

@@ -25,14 +25,22 @@
 /* Default timeout of exec, http, send and wait steps. */
 #define SCENARIO_DEFAULT_TIMEOUT_MS 10000
 
-enum step_kind { STEP_EXEC, STEP_HTTP, STEP_SEND, STEP_RESPOND, STEP_WAIT, STEP_SLEEP, STEP_EXPECT };
+enum step_kind {
+    STEP_EXEC,
+    STEP_HTTP,
+    STEP_SEND,
+    STEP_RESPOND,
+    STEP_WAIT,
+    STEP_SLEEP,
+    STEP_EXPECT
+};
 
 struct step {
     enum step_kind kind;
-    char *label;   /* owned: "exec (step 1)", or the step's "name" */
-    char *name;    /* owned: the step's "name", NULL when none */
-    json_t *spec;  /* borrowed from the scenario's root: the value of the kind's key */
-    json_t *obj;   /* borrowed: the whole step object */
+    char *label;  /* owned: "exec (step 1)", or the step's "name" */
+    char *name;   /* owned: the step's "name", NULL when none */
+    json_t *spec; /* borrowed from the scenario's root: the value of the kind's key */
+    json_t *obj;  /* borrowed: the whole step object */
 };
 
 struct scenario {

@@ -20,7 +20,8 @@ static int defined_list(json_t *obj, struct buf *out)
     const char *key;
     json_t *val;
     size_t i = 0;
-    json_object_foreach(obj, key, val) {
+    json_object_foreach(obj, key, val)
+    {
         if (i++ == 12)
             return buf_append_str(out, ", ...");
         int r = buf_printf(out, "%s%s", i > 1 ? ", " : "", key);
@@ -123,10 +124,11 @@ static int resolve(const struct vars_ctx *v, const char *name, size_t n, struct 
         p = p ? strchr(p + 3, '/') : NULL;
         return buf_append_str(out, p ? p : "/");
     }
-    return wh_error_set(err, -EINVAL,
-                        "unknown variable ${%s} (variables are ${endpoint.NAME.url}, "
-                        "${endpoint.NAME.path}, ${mock.url}, ${scenario.dir}, ${vars.NAME}, ${env.NAME})",
-                        nm);
+    return wh_error_set(
+        err, -EINVAL,
+        "unknown variable ${%s} (variables are ${endpoint.NAME.url}, "
+        "${endpoint.NAME.path}, ${mock.url}, ${scenario.dir}, ${vars.NAME}, ${env.NAME})",
+        nm);
 }
 
 int vars_expand(const struct vars_ctx *v, const char *text, char **ret, struct wh_error *err)
@@ -151,8 +153,8 @@ int vars_expand(const struct vars_ctx *v, const char *text, char **ret, struct w
             break;
         const char *close = strchr(d + 2, '}');
         if (!close) {
-            r = wh_error_set(err, -EINVAL, "'${' without a closing '}': \"%.*s\"",
-                             NAME_MAX_SHOWN, d);
+            r = wh_error_set(err, -EINVAL, "'${' without a closing '}': \"%.*s\"", NAME_MAX_SHOWN,
+                             d);
             break;
         }
         r = resolve(v, d + 2, (size_t)(close - d - 2), &out, err);
@@ -194,7 +196,8 @@ static int expand_json(const struct vars_ctx *v, json_t *in, json_t **ret, struc
             return wh_error_set(err, -ENOMEM, "out of memory");
         const char *key;
         json_t *val;
-        json_object_foreach(in, key, val) {
+        json_object_foreach(in, key, val)
+        {
             size_t mark = ptr->len;
             json_t *c = NULL;
             if ((r = jsonpos_pointer_append(ptr, key)) < 0 ||
@@ -219,7 +222,8 @@ static int expand_json(const struct vars_ctx *v, json_t *in, json_t **ret, struc
             return wh_error_set(err, -ENOMEM, "out of memory");
         size_t i;
         json_t *val;
-        json_array_foreach(in, i, val) {
+        json_array_foreach(in, i, val)
+        {
             size_t mark = ptr->len;
             json_t *c = NULL;
             if ((r = buf_printf(ptr, "/%zu", i)) < 0 ||

@@ -2,8 +2,9 @@
  *
  * Names: ${endpoint.NAME.url} (the endpoint's full URL), ${endpoint.NAME.path},
  * ${mock.url} (the receiver's base URL, no trailing '/'), ${scenario.dir} (the folder of the
- * scenario file, for files next to it), ${vars.NAME} (the scenario's "vars" and --var), ${env.NAME} and ${env.NAME:-DEFAULT} (the runner's environment). "$${" is a
- * literal "${". Anything else in ${...} is an error naming the variable.
+ * scenario file, for files next to it), ${vars.NAME} (the scenario's "vars" and --var), ${env.NAME}
+ * and ${env.NAME:-DEFAULT} (the runner's environment). "$${" is a literal "${". Anything else in
+ * ${...} is an error naming the variable.
  *
  * Not here: where the values come from (the runner fills a vars_ctx). */
 #ifndef WEBHOOKY_VARS_H
@@ -18,11 +19,11 @@
 #define VARS_MAX_OUTPUT (1u << 20)
 
 struct vars_ctx {
-    json_t *vars;          /* borrowed: object NAME -> string; NULL: none defined */
-    json_t *endpoints;     /* borrowed: object NAME -> base URL string of that endpoint,
-                              NULL: endpoint variables are not allowed here */
-    bool any_endpoint;     /* accept any endpoint name (the names are not known yet) */
-    const char *mock_url;  /* NULL: ${mock.url} is not allowed here */
+    json_t *vars;             /* borrowed: object NAME -> string; NULL: none defined */
+    json_t *endpoints;        /* borrowed: object NAME -> base URL string of that endpoint,
+                                 NULL: endpoint variables are not allowed here */
+    bool any_endpoint;        /* accept any endpoint name (the names are not known yet) */
+    const char *mock_url;     /* NULL: ${mock.url} is not allowed here */
     const char *scenario_dir; /* NULL: ${scenario.dir} is not allowed here */
 };
 

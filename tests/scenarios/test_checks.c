@@ -59,8 +59,8 @@ static enum check_status eval(json_t *deliveries, const char *assertion, json_t 
 /* 3 attempts of m1 answered 503, 503, 200; waits of 50 and 100 ms after each answer */
 static json_t *backoff_ok(void)
 {
-    return json_pack("[ooo]", dl(1, 0, 1, 503, "m1", NULL, NULL), dl(2, 51, 52, 503, "m1", NULL, NULL),
-                     dl(3, 152, 153, 200, "m1", NULL, NULL));
+    return json_pack("[ooo]", dl(1, 0, 1, 503, "m1", NULL, NULL),
+                     dl(2, 51, 52, 503, "m1", NULL, NULL), dl(3, 152, 153, 200, "m1", NULL, NULL));
 }
 
 START_TEST(time_parse)
@@ -77,8 +77,9 @@ START_TEST(counts)
     json_t *d = backoff_ok();
     ck_assert_int_eq(eval(d, "{\"count\": {\"exactly\": 3}}", NULL, NULL), CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"count\": {\"at_most\": 2}}", NULL, NULL), CHECK_FAIL);
-    ck_assert_int_eq(eval(d, "{\"count\": {\"exactly\": 0}, \"where\": {\"endpoint\": \"x\"}}",
-                          NULL, NULL), CHECK_PASS);
+    ck_assert_int_eq(
+        eval(d, "{\"count\": {\"exactly\": 0}, \"where\": {\"endpoint\": \"x\"}}", NULL, NULL),
+        CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"attempts\": {\"exactly\": 3}}", NULL, NULL), CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"attempts\": {\"at_least\": 4}}", NULL, NULL), CHECK_FAIL);
     json_decref(d);
@@ -114,7 +115,8 @@ END_TEST
 
 START_TEST(success_and_gone)
 {
-    json_t *d = json_pack("[oo]", dl(1, 0, 1, 200, "m", NULL, NULL), dl(2, 50, 51, 200, "m", NULL, NULL));
+    json_t *d =
+        json_pack("[oo]", dl(1, 0, 1, 200, "m", NULL, NULL), dl(2, 50, 51, 200, "m", NULL, NULL));
     ck_assert_int_eq(eval(d, "{\"no_attempt_after_success\": true}", NULL, NULL), CHECK_FAIL);
     json_decref(d);
     d = backoff_ok();
@@ -184,14 +186,16 @@ START_TEST(every_delivery)
     ck_assert_int_eq(eval(d, "{\"signature\": \"valid\"}", NULL, NULL), CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"content_type\": \"json\"}", NULL, NULL), CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"content_type\": \"text/plain\"}", NULL, NULL), CHECK_FAIL);
-    ck_assert_int_eq(eval(d, "{\"header\": {\"name\": \"content-type\", \"matches\": \"json$\"}}",
-                          NULL, NULL), CHECK_PASS);
+    ck_assert_int_eq(
+        eval(d, "{\"header\": {\"name\": \"content-type\", \"matches\": \"json$\"}}", NULL, NULL),
+        CHECK_PASS);
     ck_assert_int_eq(eval(d, "{\"header\": {\"name\": \"X-Nope\"}}", NULL, NULL), CHECK_FAIL);
     ck_assert_int_eq(eval(d, "{\"body\": {\"pointer\": \"/x\", \"exists\": false}}", NULL, NULL),
                      CHECK_PASS);
     /* nothing matched: nothing was checked, which fails */
-    ck_assert_int_eq(eval(d, "{\"signature\": \"valid\", \"where\": {\"endpoint\": \"z\"}}", NULL,
-                          NULL), CHECK_FAIL);
+    ck_assert_int_eq(
+        eval(d, "{\"signature\": \"valid\", \"where\": {\"endpoint\": \"z\"}}", NULL, NULL),
+        CHECK_FAIL);
     json_decref(d);
 }
 END_TEST
@@ -200,13 +204,15 @@ START_TEST(vars)
 {
     json_t *vv = json_pack("{ss sn}", "a", "A", "req");
     json_t *eps = json_pack("{ss}", "h", "http://127.0.0.1:9/hooks/h");
-    struct vars_ctx v = {.vars = vv, .endpoints = eps, .mock_url = "http://127.0.0.1:9",
-                         .scenario_dir = "/d"};
+    struct vars_ctx v = {
+        .vars = vv, .endpoints = eps, .mock_url = "http://127.0.0.1:9", .scenario_dir = "/d"};
     struct wh_error err = {0};
     char *out = NULL;
-    ck_assert_int_eq(vars_expand(&v, "${vars.a}-${endpoint.h.url}|${endpoint.h.path}|${mock.url}"
-                                      "|${scenario.dir}|$${x}|${env.WH_NOPE:-dflt}",
-                                 &out, &err), 0);
+    ck_assert_int_eq(vars_expand(&v,
+                                 "${vars.a}-${endpoint.h.url}|${endpoint.h.path}|${mock.url}"
+                                 "|${scenario.dir}|$${x}|${env.WH_NOPE:-dflt}",
+                                 &out, &err),
+                     0);
     ck_assert_str_eq(out, "A-http://127.0.0.1:9/hooks/h|/hooks/h|http://127.0.0.1:9|/d|${x}|dflt");
     free(out);
     ck_assert_int_eq(vars_expand(&v, "${vars.req}", &out, &err), -EINVAL);

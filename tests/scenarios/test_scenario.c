@@ -41,8 +41,8 @@ START_TEST(error_cases)
         int r = scenario_load_text(text, strlen(text), "case.json", NULL, &s, &err);
         ck_assert_msg(r == -EINVAL, "%s: expected -EINVAL, got %d (%s)", e->d_name, r, err.msg);
         ck_assert_ptr_null(s);
-        ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0,
-                      "%s:\n  got:  %s\n  want: %s", e->d_name, err.msg, want);
+        ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s:\n  got:  %s\n  want: %s",
+                      e->d_name, err.msg, want);
         free(text);
         free(want);
         n++;
@@ -55,13 +55,16 @@ END_TEST
 static const char full[] =
     "{\"name\": \"all\", \"description\": \"d\", \"vars\": {\"a\": \"x\", \"n\": 3},\n"
     " \"secret\": \"${vars.a}\", \"event\": \"e.${vars.n}\", \"timeout_ms\": 500,\n"
-    " \"mock\": {\"endpoints\": [{\"name\": \"h\", \"path\": \"/h\", \"responses\": \"503,200\"}],\n"
+    " \"mock\": {\"endpoints\": [{\"name\": \"h\", \"path\": \"/h\", \"responses\": "
+    "\"503,200\"}],\n"
     "          \"responses\": {\"-\": \"410\"}},\n"
     " \"steps\": [\n"
     "  {\"name\": \"go\", \"exec\": {\"command\": \"echo ${endpoint.h.url} ${mock.url}\","
     "   \"env\": {\"X\": \"${vars.a}\"}, \"exit\": \"any\"}},\n"
-    "  {\"http\": {\"url\": \"${endpoint.h.url}\", \"body\": {\"k\": 1}, \"status\": [200, 503]}},\n"
-    "  {\"send\": {\"endpoint\": \"h\", \"scheme\": \"twenty\", \"secret\": \"s\", \"retries\": 2}},\n"
+    "  {\"http\": {\"url\": \"${endpoint.h.url}\", \"body\": {\"k\": 1}, \"status\": [200, "
+    "503]}},\n"
+    "  {\"send\": {\"endpoint\": \"h\", \"scheme\": \"twenty\", \"secret\": \"s\", \"retries\": "
+    "2}},\n"
     "  {\"respond\": {\"endpoint\": \"h\", \"responses\": [{\"status\": 200}]}},\n"
     "  {\"wait\": {\"where\": {\"endpoint\": \"h\", \"header\": {\"X\": {\"regex\": \"^a\"}},"
     "   \"body\": {\"/k\": {\"equals\": 1}}}, \"count\": 2}},\n"
@@ -127,8 +130,8 @@ START_TEST(shipped_files)
                                        SOURCE_DIR "/scenarios/examples/curl-signed",
                                        SOURCE_DIR "/scenarios/examples/retrying-sender",
                                        SOURCE_DIR "/scenarios/examples/twenty-sender"};
-    json_t *vars = json_pack("{ssss}", "trigger", "true", "secret",
-                             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    json_t *vars =
+        json_pack("{ssss}", "trigger", "true", "secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     struct scenario_load_options o = {.vars = vars};
     int n = 0;
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
