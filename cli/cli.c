@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mockserver/buf.h"
+#include "mockserver/encode.h"
 #include "mockserver/filter.h"
 
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
@@ -93,4 +95,14 @@ const char *cli_env(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
     return v && *v ? v : fallback;
+}
+
+void cli_print_escaped(const void *data, size_t len, bool keep_newlines)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    encode_terminal(&b, data, len, keep_newlines);
+    if (b.data)
+        fwrite(b.data, 1, b.len, stdout);
+    buf_finish(&b);
 }

@@ -37,6 +37,10 @@ bool cli_parse_int(const struct cli_command *cmd, const char *opt, const char *v
 bool cli_parse_size(const struct cli_command *cmd, const char *opt, const char *value,
                     uint64_t *ret);
 
+/* Captured bytes to stdout, escaped for the terminal (encode_terminal): control characters as
+ * \xNN; with keep_newlines, line breaks stay. */
+void cli_print_escaped(const void *data, size_t len, bool keep_newlines);
+
 /* Environment default for an option: the variable's value, or fallback. */
 const char *cli_env(const char *name, const char *fallback);
 

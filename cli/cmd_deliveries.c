@@ -258,16 +258,6 @@ static int list(const struct opts *o)
 
 /* ---- show ---- */
 
-static void print_escaped(const void *data, size_t len, bool keep_newlines)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    encode_terminal(&b, data, len, keep_newlines);
-    if (b.data)
-        fwrite(b.data, 1, b.len, stdout);
-    buf_finish(&b);
-}
-
 static int show(const struct opts *o, const char *idtext)
 {
     int64_t id;
@@ -299,12 +289,12 @@ static int show(const struct opts *o, const char *idtext)
            d->remote_addr);
     buf_finish(&t);
     printf("endpoint %s\n", d->endpoint ? d->endpoint : "- (catch-all)");
-    print_escaped(d->method, strlen(d->method), false);
+    cli_print_escaped(d->method, strlen(d->method), false);
     putchar(' ');
-    print_escaped(d->path, strlen(d->path), false);
+    cli_print_escaped(d->path, strlen(d->path), false);
     if (d->query) {
         putchar('?');
-        print_escaped(d->query, strlen(d->query), false);
+        cli_print_escaped(d->query, strlen(d->query), false);
     }
     if (d->fault && d->status)
         printf("\nanswered %d with the fault %s", d->status, d->fault);
@@ -321,7 +311,7 @@ static int show(const struct opts *o, const char *idtext)
     putchar('\n');
     if (d->attempt > 0) {
         printf("attempt   %lld of message ", (long long)d->attempt);
-        print_escaped(d->message_key ? d->message_key : "", d->message_key ? strlen(d->message_key) : 0,
+        cli_print_escaped(d->message_key ? d->message_key : "", d->message_key ? strlen(d->message_key) : 0,
                       false);
         if (d->since_previous_us >= 0)
             printf(", %.3f s after the previous one", (double)d->since_previous_us / 1e6);
@@ -333,25 +323,25 @@ static int show(const struct opts *o, const char *idtext)
             printf(" (secrets[%d])", d->sig_secret_index);
         if (d->sig_reason) {
             fputs(": ", stdout);
-            print_escaped(d->sig_reason, strlen(d->sig_reason), false);
+            cli_print_escaped(d->sig_reason, strlen(d->sig_reason), false);
         }
         putchar('\n');
     }
     if (d->message_id) {
         fputs("message id ", stdout);
-        print_escaped(d->message_id, strlen(d->message_id), false);
+        cli_print_escaped(d->message_id, strlen(d->message_id), false);
         putchar('\n');
     }
     if (d->event) {
         fputs("event     ", stdout);
-        print_escaped(d->event, strlen(d->event), false);
+        cli_print_escaped(d->event, strlen(d->event), false);
         putchar('\n');
     }
     if (d->schema_status) {
         printf("schema    %s", d->schema_status);
         if (d->schema_name) {
             fputs(" (", stdout);
-            print_escaped(d->schema_name, strlen(d->schema_name), false);
+            cli_print_escaped(d->schema_name, strlen(d->schema_name), false);
             putchar(')');
         }
         putchar('\n');
@@ -363,11 +353,11 @@ static int show(const struct opts *o, const char *idtext)
             const char *msg = json_string_value(json_object_get(e, "message"));
             const char *kw = json_string_value(json_object_get(e, "keyword"));
             fputs("  ", stdout);
-            print_escaped(ptr && *ptr ? ptr : "(whole body)", ptr && *ptr ? strlen(ptr) : 12,
+            cli_print_escaped(ptr && *ptr ? ptr : "(whole body)", ptr && *ptr ? strlen(ptr) : 12,
                           false);
             printf(" [%s]: ", kw ? kw : "?");
             if (msg)
-                print_escaped(msg, strlen(msg), false);
+                cli_print_escaped(msg, strlen(msg), false);
             putchar('\n');
         }
         json_decref(errs);
@@ -378,9 +368,9 @@ static int show(const struct opts *o, const char *idtext)
     size_t nl, vl;
     header_iter_init(&it, d->headers.data, d->headers.len);
     while (header_iter_next(&it, &n, &nl, &v, &vl)) {
-        print_escaped(n, nl, false);
+        cli_print_escaped(n, nl, false);
         fputs(": ", stdout);
-        print_escaped(v, vl, false);
+        cli_print_escaped(v, vl, false);
         putchar('\n');
     }
     printf("\n");
@@ -396,7 +386,7 @@ static int show(const struct opts *o, const char *idtext)
         json_decref(doc);
         putchar('\n');
     } else if (d->body.len) {
-        print_escaped(d->body.data, d->body.len, true);
+        cli_print_escaped(d->body.data, d->body.len, true);
         if (d->body.data[d->body.len - 1] != '\n')
             putchar('\n');
     } else {

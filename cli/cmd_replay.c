@@ -41,34 +41,24 @@ const struct cli_command cmd_replay = {
 
 enum { OPT_JSON = 256 };
 
-static void print_escaped(const void *data, size_t len, bool keep_newlines)
-{
-    struct buf b;
-    buf_init(&b, 0);
-    encode_terminal(&b, data, len, keep_newlines);
-    if (b.data)
-        fwrite(b.data, 1, b.len, stdout);
-    buf_finish(&b);
-}
-
 static void print_result(const struct replay_result *res, const char *url)
 {
     printf("%ld from ", res->status);
-    print_escaped(url, strlen(url), false);
+    cli_print_escaped(url, strlen(url), false);
     printf(" in %.1f ms\n", (double)res->duration_us / 1000.0);
     struct header_iter it;
     const char *n, *v;
     size_t nl, vl;
     header_iter_init(&it, res->headers.data, res->headers.len);
     while (header_iter_next(&it, &n, &nl, &v, &vl)) {
-        print_escaped(n, nl, false);
+        cli_print_escaped(n, nl, false);
         fputs(": ", stdout);
-        print_escaped(v, vl, false);
+        cli_print_escaped(v, vl, false);
         putchar('\n');
     }
     putchar('\n');
     if (res->body.len) {
-        print_escaped(res->body.data, res->body.len, true);
+        cli_print_escaped(res->body.data, res->body.len, true);
         if (res->body.data[res->body.len - 1] != '\n')
             putchar('\n');
     }

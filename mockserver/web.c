@@ -211,27 +211,6 @@ static enum MHD_Result redirect_to_page(struct request *req)
 
 /* ---- arguments ---- */
 
-static const char *arg(struct request *req, const char *key)
-{
-    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-struct arg_check {
-    const char *const *known;
-    const char *bad;
-};
-
-static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    struct arg_check *c = cls;
-    for (const char *const *k = c->known; *k; k++)
-        if (strcmp(*k, key) == 0)
-            return MHD_YES;
-    c->bad = key;
-    return MHD_NO;
-}
-
 /* The filter arguments every page route takes. */
 #define FILTER_KEYS "endpoint", "method", "event", "signature", "schema", "q"
 #define FILTER_KEYS_TEXT "endpoint, method, event, signature, schema, q"
@@ -241,15 +220,14 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
 static bool read_args(struct request *req, const char *const *known, const char *known_text,
                       struct delivery_filter *f, enum MHD_Result *ret)
 {
-    struct arg_check c = {known, NULL};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
-    if (c.bad) {
-        *ret = error(req, 400, "unknown query argument '%.64s' (known: %s)", c.bad, known_text);
+    const char *bad = admin_unknown_arg(req, known);
+    if (bad) {
+        *ret = error(req, 400, "unknown query argument '%.64s' (known: %s)", bad, known_text);
         return false;
     }
     filter_init(f);
     for (const char *const *k = known; *k; k++) {
-        const char *v = arg(req, *k);
+        const char *v = admin_arg(req, *k);
         struct wh_error err;
         if (v && filter_set_arg(f, *k, v, &err) < 0) {
             *ret = error(req, 400, "%s", err.msg);
@@ -287,7 +265,7 @@ static enum MHD_Result summaries(server *s, struct request *req)
     enum MHD_Result ret;
     if (!read_args(req, known, FILTER_KEYS_TEXT ", before_id, since_id, limit, count", &f, &ret))
         return ret;
-    const char *count = arg(req, "count");
+    const char *count = admin_arg(req, "count");
     if (count && strcmp(count, "true") != 0 && strcmp(count, "false") != 0)
         return error(req, 400, "count must be 'true' or 'false', not '%.64s'", count);
     bool want_count = !count || strcmp(count, "true") == 0;
@@ -478,7 +456,7 @@ static enum MHD_Result stream(server *s, struct request *req, const char *method
         return ret;
     /* a reconnecting EventSource says where it was */
     const char *last = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Last-Event-ID");
-    bool from_given = arg(req, "since_id") != NULL;
+    bool from_given = admin_arg(req, "since_id") != NULL;
     if (last && *last) {
         if (filter_parse_int(last, 0, INT64_MAX, &f.since_id) < 0)
             return error(req, 400, "Last-Event-ID must be a delivery id, not '%.64s'", last);
@@ -690,9 +668,7 @@ static enum MHD_Result replay(server *s, struct request *req, const char *method
     if (strcmp(method, "POST") != 0)
         return not_allowed(req, "POST");
     static const char *const none[] = {NULL};
-    struct arg_check c = {none, NULL};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
-    if (c.bad)
+    if (admin_unknown_arg(req, none))
         return error(req, 400, "replay takes no query arguments; send {\"url\": \"http://...\"}");
     struct web_req *r = calloc(1, sizeof(*r));
     if (!r)
@@ -760,10 +736,9 @@ static enum MHD_Result delete_one(server *s, struct request *req, int64_t id)
         return json_answer(req, 200, json_pack("{sI}", "deleted", (json_int_t)req->job.result));
     }
     static const char *const none[] = {NULL};
-    struct arg_check c = {none, NULL};
-    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, check_arg, &c);
-    if (c.bad)
-        return error(req, 400, "unknown query argument '%.64s' (none are known here)", c.bad);
+    const char *bad = admin_unknown_arg(req, none);
+    if (bad)
+        return error(req, 400, "unknown query argument '%.64s' (none are known here)", bad);
     req->job.kind = WRITER_DELETE;
     filter_init(&req->job.filter);
     req->job.filter.since_id = id - 1;
