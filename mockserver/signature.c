@@ -73,7 +73,7 @@ int64_t sig_config_timestamp_unit_ms(const sig_config *c)
 static int check_keys(const struct sig_scheme *s, json_t *obj, char *ptr, size_t ptr_size,
                       struct wh_error *err)
 {
-    static const char *const common[] = {"scheme", "secrets", "tolerance_s", NULL};
+    static const char *const common[] = {"scheme", "secrets", "secrets_env", "tolerance_s", NULL};
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
@@ -105,15 +105,58 @@ static int check_keys(const struct sig_scheme *s, json_t *obj, char *ptr, size_t
     return 0;
 }
 
+/* One secret's bytes; p is its pointer for messages. */
+static int add_secret(sig_config *c, const char *text, size_t len, const char *p, char *ptr,
+                      size_t ptr_size, struct wh_error *err)
+{
+    if (c->n_keys >= SIG_MAX_SECRETS)
+        return sig_config_problem(ptr, ptr_size, p, err,
+                                  "more than %d secrets; at most %d are allowed", SIG_MAX_SECRETS,
+                                  SIG_MAX_SECRETS);
+    if (len == 0)
+        return sig_config_problem(ptr, ptr_size, p, err, "the secret is empty");
+    if (len > SIG_SECRET_MAX)
+        return sig_config_problem(ptr, ptr_size, p, err,
+                                  "the secret is %zu bytes long; at most %d are allowed", len,
+                                  SIG_SECRET_MAX);
+    if (strlen(text) != len)
+        return sig_config_problem(ptr, ptr_size, p, err, "the secret contains a NUL (\\u0000)");
+    if (strchr(" \t\r\n", text[0]) || strchr(" \t\r\n", text[len - 1]))
+        return sig_config_problem(ptr, ptr_size, p, err,
+                                  "the secret starts or ends with whitespace; remove it "
+                                  "(a sender would not sign with it)");
+    struct sig_key *k = &c->keys[c->n_keys++];
+    k->kind = SIG_KEY_HMAC;
+    k->text_len = len;
+    if (!(k->text = OPENSSL_malloc(len + 1)))
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    memcpy(k->text, text, len + 1);
+    if (c->scheme->load_key) {
+        int r = c->scheme->load_key(k, err);
+        if (r == -EINVAL && ptr && ptr_size)
+            snprintf(ptr, ptr_size, "%s", p);
+        return r < 0 ? r : 0;
+    }
+    if (!(k->bytes = OPENSSL_malloc(len)))
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    memcpy(k->bytes, text, len);
+    k->len = len;
+    return 0;
+}
+
+/* "secrets": the secrets themselves; "secrets_env": names of environment variables that hold
+ * them (read when the config is loaded: containers and CI pass secrets that way). */
 static int load_secrets(sig_config *c, json_t *obj, char *ptr, size_t ptr_size,
                         struct wh_error *err)
 {
     json_t *arr = json_object_get(obj, "secrets");
-    if (!arr)
+    json_t *env = json_object_get(obj, "secrets_env");
+    if (!arr && !env)
         return sig_config_problem(ptr, ptr_size, "", err,
                                   "missing required key 'secrets' (a list of one or more "
-                                  "secrets, several while rotating)");
-    if (!json_is_array(arr) || json_array_size(arr) == 0)
+                                  "secrets, several while rotating) or 'secrets_env' (the names "
+                                  "of environment variables that hold them)");
+    if (arr && (!json_is_array(arr) || json_array_size(arr) == 0))
         return sig_config_problem(ptr, ptr_size, "/secrets", err,
                                   "must be a non-empty array of secret strings, not %s",
                                   json_is_array(arr) ? "an empty array" : encode_json_type(arr));
@@ -121,6 +164,11 @@ static int load_secrets(sig_config *c, json_t *obj, char *ptr, size_t ptr_size,
         return sig_config_problem(ptr, ptr_size, "/secrets", err,
                                   "has %zu secrets; at most %d are allowed",
                                   json_array_size(arr), SIG_MAX_SECRETS);
+    if (env && (!json_is_array(env) || json_array_size(env) == 0))
+        return sig_config_problem(ptr, ptr_size, "/secrets_env", err,
+                                  "must be a non-empty array of environment variable names, "
+                                  "not %s",
+                                  json_is_array(env) ? "an empty array" : encode_json_type(env));
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
@@ -129,39 +177,26 @@ static int load_secrets(sig_config *c, json_t *obj, char *ptr, size_t ptr_size,
         if (!json_is_string(v))
             return sig_config_problem(ptr, ptr_size, p, err, "must be a string, not %s",
                                       encode_json_type(v));
-        const char *text = json_string_value(v);
-        size_t len = json_string_length(v);
-        if (len == 0)
-            return sig_config_problem(ptr, ptr_size, p, err, "the secret is empty");
-        if (len > SIG_SECRET_MAX)
+        int r = add_secret(c, json_string_value(v), json_string_length(v), p, ptr, ptr_size, err);
+        if (r < 0)
+            return r;
+    }
+    json_array_foreach(env, i, v) {
+        char p[40];
+        snprintf(p, sizeof(p), "/secrets_env/%zu", i);
+        if (!json_is_string(v) || !json_string_length(v))
             return sig_config_problem(ptr, ptr_size, p, err,
-                                      "the secret is %zu bytes long; at most %d are allowed", len,
-                                      SIG_SECRET_MAX);
-        if (strlen(text) != len)
-            return sig_config_problem(ptr, ptr_size, p, err, "the secret contains a NUL (\\u0000)");
-        if (strchr(" \t\r\n", text[0]) || strchr(" \t\r\n", text[len - 1]))
+                                      "must be an environment variable name, not %s",
+                                      json_is_string(v) ? "an empty string" : encode_json_type(v));
+        const char *name = json_string_value(v);
+        const char *text = getenv(name);
+        if (!text)
             return sig_config_problem(ptr, ptr_size, p, err,
-                                      "the secret starts or ends with whitespace; remove it "
-                                      "(a sender would not sign with it)");
-        struct sig_key *k = &c->keys[c->n_keys++];
-        k->kind = SIG_KEY_HMAC;
-        k->text_len = len;
-        if (!(k->text = OPENSSL_malloc(len + 1)))
-            return wh_error_set(err, -ENOMEM, "out of memory");
-        memcpy(k->text, text, len + 1);
-        int r;
-        if (c->scheme->load_key) {
-            r = c->scheme->load_key(k, err);
-            if (r == -EINVAL && ptr && ptr_size)
-                snprintf(ptr, ptr_size, "%s", p);
-            if (r < 0)
-                return r;
-        } else {
-            if (!(k->bytes = OPENSSL_malloc(len)))
-                return wh_error_set(err, -ENOMEM, "out of memory");
-            memcpy(k->bytes, text, len);
-            k->len = len;
-        }
+                                      "the environment variable %.64s is not set", name);
+        struct wh_error e = {0};
+        int r = add_secret(c, text, strlen(text), p, ptr, ptr_size, &e);
+        if (r < 0) /* the secret itself is never repeated in a message */
+            return wh_error_set(err, r, "environment variable %.64s: %s", name, e.msg);
     }
     return 0;
 }

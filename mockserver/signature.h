@@ -63,6 +63,8 @@ typedef struct sig_config sig_config;
  *           (default "{body}"; placeholders {body} {timestamp} {id} {method} {path}, "{{" and
  *           "}}" for literal braces), timestamp_header, timestamp_unit ("s" | "ms", default
  *           "s"), id_header.
+ * "secrets_env": names of environment variables holding more secrets (after "secrets"), read
+ * here, at parse time.
  * Secrets: standard-webhooks takes "whsec_" + base64 (HMAC, v1), "whpk_" + base64 of an
  * ed25519 public key (v1a) or "whsk_" + base64 of an ed25519 seed (v1a; can also sign); the
  * other schemes use the secret's bytes as the HMAC key (Stripe: the whole "whsec_..." text).

@@ -386,6 +386,24 @@ START_TEST(test_github_vector)
 }
 END_TEST
 
+/* A secret named by an environment variable works like one written in the config, after the
+ * ones written there. */
+START_TEST(test_secrets_from_environment)
+{
+    setenv("WH_TEST_GH_SECRET", GH_SECRET, 1);
+    sig_config *c = cfg("{\"scheme\":\"github\",\"secrets\":[\"old\"],"
+                        "\"secrets_env\":[\"WH_TEST_GH_SECRET\"]}");
+    unsetenv("WH_TEST_GH_SECRET"); /* read once, when the config is loaded */
+    struct hset h = {0};
+    hset_add(&h, "x-hub-signature-256",
+             "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+    struct sig_verdict v = verify(c, &h, "Hello, World!", 0);
+    expect(&v, SIG_VALID, "matches secrets[1]");
+    ck_assert_int_eq(v.secret_index, 1);
+    sig_config_destroy(c);
+}
+END_TEST
+
 /* sha1 (X-Hub-Signature) only with allow_sha1, and only when sha256 is absent. */
 START_TEST(test_github_sha1)
 {
@@ -1098,11 +1116,11 @@ START_TEST(test_config_errors)
                         "unknown scheme 'svix' (known: twenty, standard-webhooks");
     expect_config_error("{\"scheme\":\"github\",\"secrets\":[\"x\"],\"secret\":\"y\"}", "/secret",
                         "unknown key for the github scheme (known keys: scheme, secrets, "
-                        "tolerance_s, allow_sha1)");
+                        "secrets_env, tolerance_s, allow_sha1)");
     expect_config_error("{\"scheme\":\"stripe\",\"secrets\":[\"x\"],\"a/b~\":1}", "/a~1b~0",
                         "unknown key");
     expect_config_error("{\"scheme\":\"stripe\",\"secrets\":[\"x\"],\"allow_sha1\":true}",
-                        "/allow_sha1", "known keys: scheme, secrets, tolerance_s)");
+                        "/allow_sha1", "known keys: scheme, secrets, secrets_env, tolerance_s)");
     expect_config_error("{\"scheme\":\"github\"}", "", "missing required key 'secrets'");
     expect_config_error("{\"scheme\":\"github\",\"secrets\":[]}", "/secrets", "an empty array");
     expect_config_error("{\"scheme\":\"github\",\"secrets\":\"x\"}", "/secrets",
@@ -1117,6 +1135,17 @@ START_TEST(test_config_errors)
         "{\"scheme\":\"github\",\"secrets\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\","
         "\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]}",
         "/secrets", "at most 16");
+    /* secrets from the environment */
+    unsetenv("WH_TEST_NO_SUCH_SECRET");
+    expect_config_error("{\"scheme\":\"github\",\"secrets_env\":[\"WH_TEST_NO_SUCH_SECRET\"]}",
+                        "/secrets_env/0", "the environment variable WH_TEST_NO_SUCH_SECRET is not set");
+    expect_config_error("{\"scheme\":\"github\",\"secrets_env\":\"X\"}", "/secrets_env",
+                        "must be a non-empty array of environment variable names");
+    expect_config_error("{\"scheme\":\"github\",\"secrets_env\":[3]}", "/secrets_env/0",
+                        "must be an environment variable name, not an integer");
+    setenv("WH_TEST_BAD_SECRET", "whsec_not base64!", 1);
+    expect_config_error("{\"scheme\":\"standard-webhooks\",\"secrets_env\":[\"WH_TEST_BAD_SECRET\"]}",
+                        "/secrets_env/0", "environment variable WH_TEST_BAD_SECRET: ");
     expect_config_error("{\"scheme\":\"standard-webhooks\",\"secrets\":[\"" SW_GO_SECRET
                         "\",\"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]}",
                         "/secrets/1", "secret must start with whsec_ and be base64");
@@ -1241,6 +1270,7 @@ static Suite *signature_suite(void)
 
     tc = tcase_create("config");
     tcase_add_test(tc, test_config_errors);
+    tcase_add_test(tc, test_secrets_from_environment);
     tcase_add_test(tc, test_config_template_braces);
     suite_add_tcase(s, tc);
     return s;
