@@ -28,7 +28,8 @@ const struct cli_command cmd_serve = {
         "  -d, --db PATH            SQLite database file (default $WEBHOOKY_DB or webhooky.db;\n"
         "                           ':memory:' keeps nothing after exit)\n"
         "  -c, --config FILE        JSON config with endpoints (default $WEBHOOKY_CONFIG; see\n"
-        "                           README)\n"
+        "                           README); without one, $WEBHOOKY_CONFIG_JSON may hold the\n"
+        "                           config itself (for service containers)\n"
         "      --max-body SIZE      largest body accepted, e.g. 1048576, 512k, 10M (default 10M);\n"
         "                           larger ones are answered 413 and recorded truncated\n"
         "  -q, --quiet              no access log\n"
@@ -140,7 +141,15 @@ static int run(int argc, char **argv)
     }
     o.respond = catch_all;
     struct config *cfg = NULL;
-    int r = config_file ? config_load_file(config_file, &cfg, &err) : config_create_empty(&cfg, &err);
+    /* a service container may have no file to mount: the config text in the environment */
+    const char *config_json = cli_env("WEBHOOKY_CONFIG_JSON", NULL);
+    int r;
+    if (config_file)
+        r = config_load_file(config_file, &cfg, &err);
+    else if (config_json && *config_json)
+        r = config_load_text(config_json, strlen(config_json), "$WEBHOOKY_CONFIG_JSON", &cfg, &err);
+    else
+        r = config_create_empty(&cfg, &err);
     if (r < 0) {
         fprintf(stderr, "webhooky serve: %s\n", err.msg);
         script_unref(catch_all);

@@ -117,6 +117,52 @@ START_TEST(environment_configures_serve)
 }
 END_TEST
 
+/* A service container with no file to mount: the config text itself in WEBHOOKY_CONFIG_JSON,
+ * with a secret from the environment too. WEBHOOKY_CONFIG (a file) wins over it. */
+START_TEST(config_json_in_the_environment)
+{
+    char *dir = wh_tmpdir();
+    char *db = wh_path(dir, "json.db");
+    const char *env[] = {"WEBHOOKY_CONFIG_JSON={\"endpoints\": [{\"name\": \"inline\", "
+                         "\"path\": \"/inline\", \"signature\": {\"scheme\": \"github\", "
+                         "\"secrets_env\": [\"WH_IT_SECRET\"]}}]}",
+                         "WH_IT_SECRET=It's a Secret to Everybody", "WEBHOOKY_CONFIG", NULL};
+    struct wh_server s;
+    wh_server_start(&s, dir, db, (const char *const[]){"--quiet", NULL}, env);
+    const char *sig[] = {
+        "X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        NULL};
+    struct wh_response r;
+    wh_request(NULL, &s, "POST", "/inline", sig, "Hello, World!", 13, &r);
+    ck_assert_int_eq(r.status, 200);
+    wh_response_free(&r);
+    json_t *v = wh_api(&s, 200, "/_webhooky/api/deliveries?endpoint=inline");
+    json_t *d = json_array_get(json_object_get(v, "deliveries"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d, "signature"), "status")),
+                     "valid");
+    json_decref(v);
+    wh_server_finish(&s);
+
+    /* broken JSON is named by its variable, line and column; an unset secret variable too */
+    struct wh_run run;
+    wh_run(&run, (const char *const[]){"WEBHOOKY_CONFIG_JSON={\"endpoints\": [}", "WEBHOOKY_CONFIG",
+                                       NULL},
+           10000, "serve", "--listen", "127.0.0.1:0", "--db", ":memory:", NULL);
+    ck_assert_int_eq(run.status, 2);
+    ck_assert_msg(strstr(run.err, "$WEBHOOKY_CONFIG_JSON:1:") != NULL, "%s", run.err);
+    wh_run_free(&run);
+    wh_run(&run, (const char *const[]){env[0], "WH_IT_SECRET", "WEBHOOKY_CONFIG", NULL}, 10000,
+           "serve", "--listen", "127.0.0.1:0", "--db", ":memory:", NULL);
+    ck_assert_int_eq(run.status, 2);
+    ck_assert_msg(strstr(run.err, "WH_IT_SECRET is not set") != NULL &&
+                      strstr(run.err, "secrets_env[0]") != NULL,
+                  "%s", run.err);
+    wh_run_free(&run);
+    free(db);
+    wh_tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("health_env");
@@ -124,6 +170,7 @@ int main(void)
     tcase_add_test(tc, health_command);
     tcase_add_test(tc, health_needs_the_health_answer);
     tcase_add_test(tc, environment_configures_serve);
+    tcase_add_test(tc, config_json_in_the_environment);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
