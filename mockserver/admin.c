@@ -16,6 +16,8 @@
 
 #define ADMIN_MAX_BODY (1u << 20)
 #define MAX_WAIT_MS 300000
+/* How often a parked long-poll looks whether its client has gone. */
+#define PEER_CHECK_US (500 * 1000)
 
 /* ---- long-poll ---- */
 
@@ -68,13 +70,28 @@ void admin_on_commit(void *arg, const struct writer_job *batch, int64_t last_id)
     web_on_commit(s, last_id);
 }
 
+/* When the next look at a parked long-poll is due: its deadline, or sooner to see whether its
+ * client is still there. */
+static int64_t waiter_next_check(const struct waiter *w, int64_t now)
+{
+    int64_t next = now + PEER_CHECK_US;
+    return next < w->deadline_us ? next : w->deadline_us;
+}
+
 static void waiter_timeout(struct timer_entry *e, void *arg)
 {
     struct waiter *w = arg;
     server *s = w->req->srv;
     pthread_mutex_lock(&s->wait_lock);
-    if (w->state == WAIT_PENDING)
-        wake(s, w);
+    if (w->state == WAIT_PENDING) {
+        /* a client that gave up must not hold its connection until the deadline (minutes):
+         * enough of them would use up --max-connections */
+        int64_t now = timer_now_us();
+        if (now >= w->deadline_us || server_peer_gone(w->req->conn) ||
+            timer_schedule(s->timers, &w->timer, waiter_next_check(w, now), waiter_timeout, w) <
+                0)
+            wake(s, w);
+    }
     pthread_mutex_unlock(&s->wait_lock);
 }
 
@@ -304,7 +321,9 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
     req->state = RS_PARKED;
     MHD_suspend_connection(req->conn);
     pthread_mutex_unlock(&s->wait_lock);
-    if (timer_schedule(s->timers, &w->timer, timer_now_us() + wait_ms * 1000, waiter_timeout, w) < 0) {
+    int64_t now = timer_now_us();
+    w->deadline_us = now + wait_ms * 1000;
+    if (timer_schedule(s->timers, &w->timer, waiter_next_check(w, now), waiter_timeout, w) < 0) {
         pthread_mutex_lock(&s->wait_lock);
         if (w->state == WAIT_PENDING)
             wake(s, w);

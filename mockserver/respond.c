@@ -151,20 +151,7 @@ static void wake_act(server *s, struct request *req)
 
 static int conn_fd(struct request *req)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    return ci ? ci->connect_fd : -1;
-}
-
-/* The client closed its side (or the socket failed): a hang has nobody left to hold. */
-static bool peer_gone(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-    if (fd < 0)
-        return true;
-    if (poll(&p, 1, 0) <= 0)
-        return false;
-    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+    return server_conn_fd(req->conn);
 }
 
 static void delay_fire(struct timer_entry *e, void *arg)
@@ -190,7 +177,7 @@ static void hang_tick(struct timer_entry *e, void *arg)
     }
     int64_t now = timer_now_us();
     int64_t until = req->act_start_us + req->choice.rule->hang_max_ms * 1000;
-    if (now >= until || peer_gone(conn_fd(req))) {
+    if (now >= until || server_peer_gone(req->conn)) {
         /* recorded here: a connection the client closed may end without another call of
          * the handler */
         note_responded(s, req);

@@ -313,6 +313,24 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
     }
 }
 
+int server_conn_fd(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
+bool server_peer_gone(struct MHD_Connection *conn)
+{
+    int fd = server_conn_fd(conn);
+    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+    if (fd < 0)
+        return true;
+    if (poll(&p, 1, 0) <= 0)
+        return false;
+    return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 static void job_done(struct writer_job *job, void *arg)
 {
     struct request *req = arg;
@@ -902,10 +920,28 @@ static void *acceptor_main(void *arg)
             }
             continue;
         }
-        /* MHD takes the socket and closes it itself when it cannot manage it (limit reached) */
-        MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl);
+        /* --max-connections is enforced here, not by libmicrohttpd: 0.9.75 leaves a mutex
+         * locked when a thread refuses a connection at its limit, and that thread then hangs
+         * for good (its limit is set out of reach, see server_start). Beyond ours, a new
+         * connection is closed at once. */
+        if (atomic_load(&s->open_connections) >= s->connection_limit) {
+            close(fd);
+            continue;
+        }
+        atomic_fetch_add(&s->open_connections, 1);
+        if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
+            atomic_fetch_sub(&s->open_connections, 1); /* MHD closed the socket */
     }
     return NULL;
+}
+
+/* Counts connections down as they close (they were counted up by the acceptor). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub(&s->open_connections, 1);
 }
 
 static unsigned default_threads(void)
@@ -995,14 +1031,19 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     /* with one thread MHD runs its own loop; a pool size of 1 is refused with a warning */
     unsigned pool = threads > 1 ? threads : 0;
     unsigned limit = opts->connection_limit ? opts->connection_limit : DEFAULT_CONNECTION_LIMIT;
+    s->connection_limit = limit;
+    /* each of libmicrohttpd's threads gets a share of its limit; with every share above ours,
+     * no thread can reach its own (see acceptor_main) */
+    unsigned mhd_limit = limit * (pool ? pool : 1) + 64;
     unsigned timeout =
         opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
     s->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, limit,
+        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_END);
     if (!s->mhd) {
         r = wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
         goto fail;

@@ -31,6 +31,7 @@ struct waiter {
     bool linked;
     struct waiter *prev, *next;
     struct timer_entry timer;
+    int64_t deadline_us; /* monotonic: answer by then even if too few arrived */
 };
 
 enum req_kind { REQ_DELIVERY, REQ_ADMIN };
@@ -87,6 +88,8 @@ struct server {
     pthread_t acceptor;
     bool acceptor_running;
     atomic_bool accepting;
+    atomic_uint open_connections; /* handed to libmicrohttpd and not closed yet */
+    unsigned connection_limit;    /* --max-connections */
     writer *writer;
     timers *timers;
     metrics *metrics;
@@ -135,6 +138,12 @@ enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned statu
                                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Respond with a JSON value (stolen). */
 enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v);
+
+/* The connection's socket (-1 when unknown). */
+int server_conn_fd(struct MHD_Connection *conn);
+/* Has the client closed its side (or the socket failed)? For parked connections (a hang, a
+ * long-poll), which libmicrohttpd does not watch: nobody is left to answer. */
+bool server_peer_gone(struct MHD_Connection *conn);
 
 /* Hand req->job (kind and payload set) to the writer and park the connection; it is resumed
  * with req->state RS_READY and req->job.rc / result filled in (-ESHUTDOWN when the writer no

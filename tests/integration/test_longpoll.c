@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -225,6 +226,41 @@ START_TEST(one_delivery_wakes_every_poller)
 }
 END_TEST
 
+/* Long-polls whose clients gave up do not hold their connections until the deadline: with
+ * --max-connections 8, twelve abandoned five-minute long-polls still leave room for a
+ * delivery within a second or so. */
+START_TEST(abandoned_long_polls_release_their_connections)
+{
+    char *tmp = wh_tmpdir();
+    char *db = wh_path(tmp, "lp.db");
+    struct wh_server s;
+    wh_server_start(&s, tmp, db, (const char *const[]){"--quiet", "--max-connections", "8", NULL},
+                    NULL);
+    static const char poll_req[] =
+        "GET /_webhooky/api/deliveries?wait_ms=300000&min_count=5 HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 12; i++) {
+        int fd = wh_connect(s.port);
+        wh_send_all(fd, poll_req, sizeof(poll_req) - 1);
+        close(fd);
+    }
+    /* readiness: retry until the server has room again, for at most 5 s */
+    int64_t t0 = wh_now_ms();
+    long status = 0;
+    while (status != 200 && wh_now_ms() - t0 < 5000) {
+        struct wh_response r;
+        wh_request_timeout(NULL, &s, "POST", "/after", NULL, "x", 1, 1000, &r);
+        status = r.status;
+        wh_response_free(&r);
+        if (status != 200)
+            wh_sleep_ms(50);
+    }
+    ck_assert_msg(status == 200, "no room for a delivery 5 s after the long-polls were abandoned");
+    wh_server_finish(&s);
+    free(db);
+    wh_tmpdir_remove(tmp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("longpoll");
@@ -236,6 +272,7 @@ int main(void)
     tcase_add_test(tc, only_matching_deliveries_count);
     tcase_add_test(tc, already_satisfied_returns_at_once);
     tcase_add_test(tc, one_delivery_wakes_every_poller);
+    tcase_add_test(tc, abandoned_long_polls_release_their_connections);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
