@@ -1,6 +1,7 @@
 /* Fuzz the receiver end to end: each input is written raw to a live server (in-process, on an
  * in-memory database) and the answer read back. Malformed HTTP must never crash it or stop it
  * from answering the next, well-formed request. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -62,13 +63,26 @@ static size_t exchange(const void *data, size_t size, char *out, size_t cap, boo
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    /* libFuzzer's timeout alarm (SIGALRM, every second) interrupts blocking calls: an
+     * interrupted connect goes on in the background, so wait for it */
+    int rc = fd < 0 ? -1 : connect(fd, (struct sockaddr *)&a, sizeof(a));
+    if (rc < 0 && fd >= 0 && errno == EINTR) {
+        struct pollfd w = {.fd = fd, .events = POLLOUT};
+        int err = 0;
+        socklen_t el = sizeof(err);
+        while ((rc = poll(&w, 1, 5000)) < 0 && errno == EINTR)
+            ;
+        rc = rc > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0 ? 0 : -1;
+    }
+    if (rc < 0) {
         perror("connect"); /* the server must keep accepting */
         abort();
     }
     size_t off = 0;
     while (off < size) {
         ssize_t n = send(fd, (const char *)data + off, size - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         off += (size_t)n;
@@ -77,8 +91,15 @@ static size_t exchange(const void *data, size_t size, char *out, size_t cap, boo
         shutdown(fd, SHUT_WR);
     size_t got = 0;
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (got < cap && poll(&p, 1, 1000) > 0) {
+    for (;;) {
+        int pr = got < cap ? poll(&p, 1, 1000) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            break;
         ssize_t n = recv(fd, out + got, cap - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             break;
         got += (size_t)n;
