@@ -202,11 +202,67 @@ START_TEST(stops_cleanly_without_losing_answered_deliveries)
 }
 END_TEST
 
+/* Scripted waits do not hold up a stop: with deliveries parked on a 60 s delay and a 60 s
+ * hang, SIGTERM ends the process within 2 s; the delayed one is answered, the hung one closed,
+ * and both are in the database. */
+struct waiting {
+    const char *path;
+    struct wh_response r;
+    pthread_t thread;
+};
+
+static void *waiting_main(void *arg)
+{
+    struct waiting *w = arg;
+    wh_request_timeout(NULL, &srv, "POST", w->path, NULL, "{}", 2, 30000, &w->r);
+    return NULL;
+}
+
+START_TEST(stop_ends_scripted_waits)
+{
+    char *dir = wh_tmpdir();
+    char *cfg = wh_path(dir, "slow.json");
+    wh_write_file(cfg, "{\"endpoints\": [{\"name\": \"slow\", \"path\": \"/slow\", "
+                       "\"responses\": \"200@60s\"}, {\"name\": \"hung\", \"path\": \"/hung\", "
+                       "\"responses\": \"hang:60s\"}]}");
+    char *db = wh_path(dir, "slow.db");
+    wh_server_start(&srv, dir, db, (const char *const[]){"--config", cfg, NULL}, NULL);
+    struct waiting w[2] = {{.path = "/slow"}, {.path = "/hung"}};
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&w[i].thread, NULL, waiting_main, &w[i]), 0);
+    /* readiness: both are stored (and so parked on their waits) */
+    json_t *v = wh_api(&srv, 200, "/_webhooky/api/deliveries?wait_ms=10000&min_count=2");
+    ck_assert_uint_eq(json_array_size(json_object_get(v, "deliveries")), 2);
+    json_decref(v);
+    int64_t ms = 0;
+    int status = wh_server_stop(&srv, SIGTERM, 10000, &ms);
+    ck_assert_msg(status == 0, "exit status %d", status);
+    ck_assert_msg(ms < 2000, "stopping with scripted waits took %lld ms", (long long)ms);
+    for (int i = 0; i < 2; i++)
+        pthread_join(w[i].thread, NULL);
+    ck_assert_msg(w[0].r.status == 200, "the delayed delivery got %ld (%s)", w[0].r.status,
+                  curl_easy_strerror(w[0].r.rc));
+    ck_assert_msg(w[1].r.rc == CURLE_GOT_NOTHING, "the hung delivery: %s",
+                  curl_easy_strerror(w[1].r.rc));
+    for (int i = 0; i < 2; i++)
+        wh_response_free(&w[i].r);
+    struct wh_run r;
+    wh_run(&r, NULL, 10000, "deliveries", "count", "--db", db, NULL);
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_str_eq(r.out, "2\n");
+    wh_run_free(&r);
+    free(cfg);
+    free(db);
+    wh_tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("shutdown");
     TCase *tc = wh_tcase("shutdown", 40);
     tcase_add_loop_test(tc, stops_cleanly_without_losing_answered_deliveries, 0, 2);
+    tcase_add_test(tc, stop_ends_scripted_waits);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
