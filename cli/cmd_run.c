@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "mockserver/buf.h"
 #include "reporters/reporter.h"
-#include "scenarios/regex.h"
+#include "mockserver/regex.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
 
@@ -233,7 +233,7 @@ int cli_scenarios_run(const struct cli_command *cmd, struct cli_scenarios *a, co
         fprintf(stderr, "webhooky %s: out of memory\n", cmd->name);
         return EXIT_RUNTIME;
     }
-    if (a->filter && regex_compile(a->filter, &re, &err) < 0) {
+    if (a->filter && regex_compile(a->filter, strlen(a->filter), &re, &err) < 0) {
         rc = cli_usage_error(cmd, "--filter: %s", err.msg);
         goto out;
     }

@@ -4,9 +4,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
+size_t encode_utf8_seq(const void *data, size_t avail)
 {
+    const unsigned char *p = data;
+    if (avail == 0)
+        return 0;
     unsigned char c = p[0];
     if (c < 0x80)
         return 1;
@@ -47,7 +49,7 @@ bool encode_utf8_valid(const void *data, size_t len)
             i++;
             continue;
         }
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = encode_utf8_seq(p + i, len - i);
         if (!n)
             return false;
         i += n;
@@ -65,7 +67,7 @@ json_t *encode_json_string(const void *data, size_t len)
     size_t i = 0;
     int r = 0;
     while (i < len && r == 0) {
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = encode_utf8_seq(p + i, len - i);
         if (n) {
             r = buf_append(&b, p + i, n);
             i += n;
@@ -148,7 +150,7 @@ int encode_terminal(struct buf *out, const void *data, size_t len, bool keep_new
         } else if (c == 0x1B) {
             r = buf_append(out, "\\e", 2);
         } else if (c >= 0x80) {
-            size_t n = utf8_seq(p + i, len - i);
+            size_t n = encode_utf8_seq(p + i, len - i);
             /* C1 controls (U+0080..U+009F) are as dangerous as C0 ones on a terminal */
             if (n == 2 && c == 0xC2 && p[i + 1] < 0xA0)
                 n = 0;
@@ -242,7 +244,7 @@ int encode_markup(struct buf *out, const void *data, size_t len, bool in_attribu
             i++;
             continue;
         }
-        size_t n = utf8_seq(p + i, len - i);
+        size_t n = encode_utf8_seq(p + i, len - i);
         bool c1 = n == 2 && c == 0xC2 && p[i + 1] < 0xA0;
         bool nonchar = n == 3 && c == 0xEF && p[i + 1] == 0xBF && p[i + 2] >= 0xBE;
         if (n && !c1 && !nonchar) {

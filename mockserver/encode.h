@@ -16,6 +16,9 @@
 /* True when data[0..len) is well-formed UTF-8 (no overlongs, no surrogates, max U+10FFFF).
  * NUL bytes are allowed. */
 bool encode_utf8_valid(const void *data, size_t len);
+/* The length (1..4) of the well-formed UTF-8 sequence at data[0..avail), or 0 when there is
+ * none (an invalid byte, a truncated sequence, an overlong form or a surrogate). */
+size_t encode_utf8_seq(const void *data, size_t avail);
 
 /* A new jansson string reference for data[0..len): the bytes as they are when they are valid
  * UTF-8, otherwise each byte of an invalid sequence is read as ISO-8859-1 (so 0xE9 becomes

@@ -1,12 +1,10 @@
 /* script: the compiler of response scripts (JSON and shorthand), their canonical JSON, and the
  * per-endpoint state that picks a rule for each delivery. See script.h for the forms and the
  * selection rules; this file does not know HTTP beyond the delivery's headers. */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "script.h"
 
 #include <errno.h>
 #include <math.h>
-#include <pcre2.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +14,9 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "encode.h"
 #include "jsonptr.h"
+#include "regex.h"
 
 #define MAX_RULES 256          /* rules in one script */
 #define MAX_HEADERS 64         /* headers of one rule */
@@ -28,8 +28,6 @@
 #define DRIBBLE_DEFAULT_MS 2000
 #define DRIBBLE_MAX_MS 600000
 #define SIGMA_MAX 10.0
-#define REGEX_MATCH_LIMIT 1000000u
-#define REGEX_HEAP_LIMIT_KIB 16384u
 
 static const char *const fault_names[] = {"",        "reset",   "close",    "hang",
                                           "dribble", "partial", "malformed"};
@@ -63,8 +61,7 @@ static void match_finish(struct script_match *m)
 {
     free(m->key);
     json_decref(m->equals);
-    pcre2_code_free(m->regex);
-    free(m->regex_src);
+    regex_destroy(m->regex);
 }
 
 static void rule_finish(struct script_rule *r)
@@ -202,88 +199,6 @@ static int rule_add_header(struct script_rule *r, const char *name, size_t nlen,
         return -ENOMEM;
     }
     r->n_headers++;
-    return 0;
-}
-
-/* The length of the well-formed UTF-8 sequence at p[0..n), or 0 when there is none. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf; /* up to U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return len;
-}
-
-/* ---- regular expressions of match conditions ---- */
-
-static const uint32_t regex_options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C;
-
-static pcre2_code *regex_compile(const char *pattern, size_t len, uint32_t extra, int *ret_code,
-                                 PCRE2_SIZE *ret_offset)
-{
-    return pcre2_compile((PCRE2_SPTR)pattern, len, regex_options | extra, ret_code, ret_offset,
-                         NULL);
-}
-
-/* Compile a condition's pattern. A pattern that is not anchored is compiled as the anchored
- * search "(?s:.*?)(?:PATTERN\E)", so the match limit bounds the whole search rather than each
- * start position; the plain pattern is kept when that wrapper does not compile. 0, -EINVAL
- * with the PCRE2 error and offset in err, -ENOMEM. */
-static int regex_build(const char *pattern, size_t len, pcre2_code **ret, struct wh_error *err)
-{
-    int code;
-    PCRE2_SIZE off;
-    pcre2_code *plain = regex_compile(pattern, len, 0, &code, &off);
-    if (!plain) {
-        if (code == PCRE2_ERROR_NOMEMORY)
-            return wh_error_set(err, -ENOMEM, "out of memory");
-        PCRE2_UCHAR why[160];
-        if (pcre2_get_error_message(code, why, sizeof(why)) < 0)
-            why[0] = '\0';
-        return wh_error_set(err, -EINVAL, "invalid regular expression at offset %zu: %s",
-                            (size_t)off, (const char *)why);
-    }
-    uint32_t opts = 0;
-    pcre2_pattern_info(plain, PCRE2_INFO_ALLOPTIONS, &opts);
-    if (!(opts & PCRE2_ANCHORED) && !(len >= 2 && pattern[0] == '(' && pattern[1] == '*')) {
-        static const char head[] = "(?s:.*?)(?:";
-        static const char tail[] = "\\E)";
-        size_t n = sizeof(head) - 1 + len + sizeof(tail) - 1;
-        char *w = malloc(n);
-        if (w) {
-            memcpy(w, head, sizeof(head) - 1);
-            memcpy(w + sizeof(head) - 1, pattern, len);
-            memcpy(w + sizeof(head) - 1 + len, tail, sizeof(tail) - 1);
-            pcre2_code *wrapped = regex_compile(w, n, PCRE2_ANCHORED, &code, &off);
-            free(w);
-            if (wrapped) {
-                pcre2_code_free(plain);
-                plain = wrapped;
-            }
-        }
-    }
-    pcre2_jit_compile(plain, PCRE2_JIT_COMPLETE); /* optional: without JIT it interprets */
-    *ret = plain;
     return 0;
 }
 
@@ -518,7 +433,7 @@ static int sp_headers(struct sp *p, struct script_rule *r)
         while (vend < p->len && p->s[vend] != ';' && p->s[vend] != ']') {
             if (p->s[vend] == '\r' || p->s[vend] == '\n' || p->s[vend] == '\0')
                 return sp_fail(p, vend, NULL, "a header value without CR, LF or NUL");
-            size_t k = utf8_seq((const unsigned char *)p->s + vend, p->len - vend);
+            size_t k = encode_utf8_seq(p->s + vend, p->len - vend);
             if (!k)
                 return sp_fail(p, vend, NULL, "a header value in UTF-8");
             vend += k;
@@ -909,17 +824,10 @@ static int jx_condition(const struct jx *x, const struct loc *l, json_t *v, bool
             if (strlen(json_string_value(re)) != json_string_length(re))
                 return jx_fail(x, &rl, -EINVAL,
                                "must not contain a NUL character (write \\x00 to match one)");
-            pcre2_code *code = NULL;
             struct wh_error rerr = {0};
-            int rc = regex_build(json_string_value(re), json_string_length(re), &code, &rerr);
+            int rc = regex_compile(json_string_value(re), json_string_length(re), &m.regex, &rerr);
             if (rc < 0)
                 return jx_fail(x, &rl, rc, "%s", rerr.msg);
-            m.regex = code;
-            m.regex_src = memdup0(json_string_value(re), json_string_length(re));
-            if (!m.regex_src) {
-                pcre2_code_free(code);
-                return JX_OOM(x, &rl);
-            }
         } else {
             return jx_fail(x, l, -EINVAL, "%s", shape);
         }
@@ -1209,7 +1117,7 @@ static int set(json_t *o, const char *k, json_t *v)
 static json_t *condition_json(const struct script_match *m)
 {
     if (m->regex)
-        return json_pack("{s:s}", "regex", m->regex_src);
+        return json_pack("{s:s}", "regex", regex_source(m->regex));
     if (json_is_string(m->equals))
         return json_incref(m->equals);
     return json_pack("{s:O}", "equals", m->equals);
@@ -1339,8 +1247,6 @@ struct script_state {
     struct msg *newest, *oldest;
     uint64_t hkey[2]; /* SipHash key: message keys are chosen by clients */
     uint64_t rng[4];  /* xoshiro256** */
-    pcre2_match_data *md;
-    pcre2_match_context *mctx;
 };
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
@@ -1486,18 +1392,10 @@ int script_state_create(script *s, size_t max_messages, script_state **ret, stru
     st->max = max_messages ? max_messages : 1;
     st->n_buckets = 64;
     st->buckets = calloc(st->n_buckets, sizeof(*st->buckets));
-    st->md = pcre2_match_data_create(1, NULL);
-    st->mctx = pcre2_match_context_create(NULL);
-    if (!st->buckets || !st->md || !st->mctx) {
-        free(st->buckets);
-        pcre2_match_data_free(st->md);
-        pcre2_match_context_free(st->mctx);
+    if (!st->buckets) {
         free(st);
         return wh_error_set(err, -ENOMEM, "out of memory");
     }
-    pcre2_set_match_limit(st->mctx, REGEX_MATCH_LIMIT);
-    pcre2_set_depth_limit(st->mctx, REGEX_MATCH_LIMIT);
-    pcre2_set_heap_limit(st->mctx, REGEX_HEAP_LIMIT_KIB);
     st->hkey[0] = random_seed();
     st->hkey[1] = random_seed() ^ 0x5bd1e9955bd1e995ull;
     pthread_mutex_init(&st->lock, NULL);
@@ -1524,8 +1422,6 @@ void script_state_destroy(script_state *st)
         msg_free(m);
     }
     free(st->buckets);
-    pcre2_match_data_free(st->md);
-    pcre2_match_context_free(st->mctx);
     script_unref(st->s);
     pthread_mutex_destroy(&st->lock);
     free(st);
@@ -1654,59 +1550,10 @@ static int msg_counts(script_state *st, struct msg *m)
     return 0;
 }
 
-static int regex_try(script_state *st, const pcre2_code *re, const char *s, size_t len,
-                     size_t start)
-{
-    int rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, st->md, st->mctx);
-    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) /* the interpreter keeps its frames on the heap */
-        rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, PCRE2_NO_JIT, st->md, st->mctx);
-    return rc >= 0; /* a limit or any other error: no match */
-}
-
-/* Search s[0..len) (any bytes). Under PCRE2_MATCH_INVALID_UTF a match never spans an invalid
- * UTF-8 sequence, so an anchored search (the "(?s:.*?)" wrapper, or a pattern anchored by
- * itself) is tried at the start and after each invalid stretch; the match limit is shared
- * out among those tries so the whole search stays bounded. */
-static bool regex_match(script_state *st, const pcre2_code *re, const char *s, size_t len)
-{
-    uint32_t opts = 0;
-    pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &opts);
-    const unsigned char *u = (const unsigned char *)s;
-    size_t starts = 1;
-    bool valid = true;
-    for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(u + i, len - i);
-        if (k) {
-            if (!valid)
-                starts++;
-            valid = true;
-            i += k;
-        } else {
-            valid = false;
-            i++;
-        }
-    }
-    if (starts == 1 || !(opts & PCRE2_ANCHORED))
-        return regex_try(st, re, s, len, 0);
-    uint32_t share = REGEX_MATCH_LIMIT / (uint32_t)(starts < 1000 ? starts : 1000);
-    pcre2_set_match_limit(st->mctx, share);
-    bool hit = regex_try(st, re, s, len, 0);
-    valid = true;
-    for (size_t i = 0; i < len && !hit;) {
-        size_t k = utf8_seq(u + i, len - i);
-        if (k && !valid)
-            hit = regex_try(st, re, s, len, i);
-        valid = k != 0;
-        i += k ? k : 1;
-    }
-    pcre2_set_match_limit(st->mctx, REGEX_MATCH_LIMIT);
-    return hit;
-}
-
 static bool text_matches(script_state *st, const struct script_match *m, const char *s, size_t len)
 {
     if (m->regex)
-        return regex_match(st, m->regex, s, len);
+        return regex_search(m->regex, s, len);
     return json_string_length(m->equals) == len &&
            memcmp(json_string_value(m->equals), s, len) == 0;
 }
@@ -1729,9 +1576,9 @@ static bool condition_holds(script_state *st, const struct script_match *m,
         if (!m->regex)
             return json_equal(m->equals, v);
         if (json_is_string(v))
-            return regex_match(st, m->regex, json_string_value(v), json_string_length(v));
+            return regex_search(m->regex, json_string_value(v), json_string_length(v));
         char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        bool ok = text && regex_match(st, m->regex, text, strlen(text));
+        bool ok = text && regex_search(m->regex, text, strlen(text));
         free(text);
         return ok;
     }

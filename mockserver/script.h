@@ -76,8 +76,7 @@ struct script_match {
     enum script_match_on on;
     char *key;       /* owned; header name (MATCH_HEADER) or JSON pointer (MATCH_BODY) */
     json_t *equals;  /* owned reference; NULL when regex is used */
-    void *regex;     /* owned pcre2_code *; NULL when equals is used */
-    char *regex_src; /* owned; the pattern as written */
+    struct regex *regex; /* owned (regex.h); NULL when equals is used */
 };
 
 struct script_rule {

@@ -11,7 +11,7 @@
 
 #include "mockserver/buf.h"
 #include "mockserver/jsonptr.h"
-#include "regex.h"
+#include "mockserver/regex.h"
 
 /* ids listed per check, at most */
 #define MAX_IDS 200
@@ -208,7 +208,7 @@ static bool value_match(json_t *want, json_t *have)
     json_t *re = json_object_get(want, "regex");
     if (json_is_string(re)) {
         regex *rx = NULL;
-        if (regex_compile(json_string_value(re), &rx, NULL) < 0)
+        if (regex_compile(json_string_value(re), json_string_length(re), &rx, NULL) < 0)
             return false;
         char *t = value_text(have);
         bool ok = t && regex_search(rx, t, strlen(t));
@@ -587,7 +587,7 @@ static void every_delivery(struct out *w, const struct dset *ds, const bool *mas
                 ok = strcmp(h, eq) == 0;
             else if (re) {
                 regex *rx = NULL;
-                ok = regex_compile(re, &rx, NULL) == 0 && regex_search(rx, h, strlen(h));
+                ok = regex_compile(re, strlen(re), &rx, NULL) == 0 && regex_search(rx, h, strlen(h));
                 regex_destroy(rx);
             }
             if (ok)
@@ -611,7 +611,7 @@ static void every_delivery(struct out *w, const struct dset *ds, const bool *mas
             else if (re) {
                 regex *rx = NULL;
                 char *t = value_text(have);
-                ok = t && regex_compile(re, &rx, NULL) == 0 && regex_search(rx, t, strlen(t));
+                ok = t && regex_compile(re, strlen(re), &rx, NULL) == 0 && regex_search(rx, t, strlen(t));
                 regex_destroy(rx);
                 free(t);
             } else

@@ -12,7 +12,7 @@
 #include "mockserver/jsonpos.h"
 #include "mockserver/jsonptr.h"
 #include "mockserver/jsonschema.h"
-#include "regex.h"
+#include "mockserver/regex.h"
 #include "vars.h"
 
 static const char *const step_kinds[] = {"exec", "http",  "send",  "respond",
@@ -371,7 +371,7 @@ static int check_regex(const struct ctx *cx, json_t *v, const char *ptr)
         return 0;
     regex *re = NULL;
     struct wh_error rerr = {0};
-    int r = regex_compile(json_string_value(v), &re, &rerr);
+    int r = regex_compile(json_string_value(v), json_string_length(v), &re, &rerr);
     regex_destroy(re);
     return r == -EINVAL ? problem(cx, ptr, "%s", rerr.msg) : r == 0 ? 0 : oom(cx);
 }

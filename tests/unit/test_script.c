@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regex.h"
 #include "script.h"
 #include "unit.h"
 
@@ -147,7 +148,7 @@ START_TEST(test_json_every_field)
     ck_assert_str_eq(r->match[1].key, "X-Env");
     ck_assert_ptr_nonnull(r->match[1].regex);
     ck_assert_ptr_null(r->match[1].equals);
-    ck_assert_str_eq(r->match[1].regex_src, "^prod");
+    ck_assert_str_eq(regex_source(r->match[1].regex), "^prod");
     ck_assert_int_eq(r->match[2].on, MATCH_BODY);
     ck_assert_str_eq(r->match[2].key, "/data/id");
     ck_assert_int_eq(json_integer_value(r->match[2].equals), 7);
