@@ -19,12 +19,17 @@ static const double duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
 #define N_VERDICTS 6
 static const char *const schema_statuses[] = {"valid", "invalid", "no_schema", "not_json"};
 #define N_SCHEMA 4
+/* scripted faults, in the order of enum script_fault from FAULT_RESET */
+static const char *const fault_names[] = {"reset", "close", "hang", "dribble", "partial",
+                                          "malformed"};
+#define N_FAULTS 6
 
 struct slot {
     atomic_uint_fast64_t by_status[N_STATUS];
     atomic_uint_fast64_t by_verdict[N_VERDICTS];
     atomic_uint_fast64_t by_schema[N_SCHEMA];
     atomic_uint_fast64_t schema_failures;
+    atomic_uint_fast64_t by_fault[N_FAULTS];
     atomic_uint_fast64_t bytes;
 };
 
@@ -97,6 +102,13 @@ void metrics_observe_schema(metrics *m, size_t slot, const char *status, bool fa
         atomic_fetch_add_explicit(&m->slots[slot].schema_failures, 1, memory_order_relaxed);
 }
 
+void metrics_observe_fault(metrics *m, size_t slot, const char *fault)
+{
+    for (size_t i = 0; slot < m->n_slots && i < N_FAULTS; i++)
+        if (strcmp(fault, fault_names[i]) == 0)
+            atomic_fetch_add_explicit(&m->slots[slot].by_fault[i], 1, memory_order_relaxed);
+}
+
 void metrics_observe_store_error(metrics *m)
 {
     atomic_fetch_add_explicit(&m->store_errors, 1, memory_order_relaxed);
@@ -112,7 +124,8 @@ int metrics_render(metrics *m, const struct writer_stats *ws, struct buf *out)
 {
     int r = 0;
     r |= buf_append_str(out, "# HELP webhooky_deliveries_total Deliveries answered, by endpoint "
-                             "(\"\" is the catch-all) and HTTP status.\n"
+                             "(\"\" is the catch-all) and HTTP status (those closed without an "
+                             "answer are in webhooky_scripted_faults_total).\n"
                              "# TYPE webhooky_deliveries_total counter\n");
     for (size_t i = 0; i < m->n_slots; i++)
         for (int s = 0; s < N_STATUS; s++) {
@@ -154,6 +167,18 @@ int metrics_render(metrics *m, const struct writer_stats *ws, struct buf *out)
             r |= buf_printf(out, "webhooky_schema_failures_total{endpoint=\"%s\"} %llu\n",
                             slot_name(m, i), (unsigned long long)n);
     }
+    r |= buf_append_str(out, "# HELP webhooky_scripted_faults_total Deliveries a response "
+                             "script answered with a fault instead of (or while) answering, by "
+                             "endpoint and fault.\n"
+                             "# TYPE webhooky_scripted_faults_total counter\n");
+    for (size_t i = 0; i < m->n_slots; i++)
+        for (size_t f = 0; f < N_FAULTS; f++) {
+            uint64_t n = atomic_load_explicit(&m->slots[i].by_fault[f], memory_order_relaxed);
+            if (n)
+                r |= buf_printf(out,
+                                "webhooky_scripted_faults_total{endpoint=\"%s\",fault=\"%s\"} "
+                                "%llu\n", slot_name(m, i), fault_names[f], (unsigned long long)n);
+        }
     r |= buf_append_str(out, "# HELP webhooky_received_bytes_total Body bytes received, by "
                              "endpoint.\n# TYPE webhooky_received_bytes_total counter\n");
     for (size_t i = 0; i < m->n_slots; i++)

@@ -30,6 +30,9 @@ void metrics_observe_signature(metrics *m, size_t slot, int status);
 void metrics_observe_schema(metrics *m, size_t slot, const char *status, bool failed);
 
 /* A delivery that could not be stored (answered 5xx). */
+/* A delivery a response script answered with a fault ("reset", "close", "hang", "dribble",
+ * "partial", "malformed"; other names are ignored). */
+void metrics_observe_fault(metrics *m, size_t slot, const char *fault);
 void metrics_observe_store_error(metrics *m);
 
 /* Append the Prometheus text exposition (version 0.0.4). */

@@ -260,6 +260,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
             if (req->d->schema_status)
                 metrics_observe_schema(s->metrics, req->slot, req->d->schema_status,
                                        req->schema_failed);
+            if (req->d->fault)
+                metrics_observe_fault(s->metrics, req->slot, req->d->fault);
             if (s->opts.log_format != LOG_NONE)
                 access_log(s, req, duration);
         } else {

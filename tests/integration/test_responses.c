@@ -283,6 +283,22 @@ START_TEST(faults_seen_from_libcurl)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(d, "response"), "fault")),
                      "dribble");
     json_decref(d);
+
+    /* the metrics count them by endpoint and fault */
+    wh_request(NULL, &srv, "GET", "/_webhooky/metrics", NULL, NULL, 0, &r);
+    ck_assert_int_eq(r.status, 200);
+    static const char *const counted[] = {
+        "webhooky_scripted_faults_total{endpoint=\"reset\",fault=\"reset\"} 1",
+        "webhooky_scripted_faults_total{endpoint=\"close\",fault=\"close\"} 1",
+        "webhooky_scripted_faults_total{endpoint=\"partial\",fault=\"partial\"} 1",
+        "webhooky_scripted_faults_total{endpoint=\"malformed\",fault=\"malformed\"} 1",
+        "webhooky_scripted_faults_total{endpoint=\"hang\",fault=\"hang\"} 1",
+        "webhooky_scripted_faults_total{endpoint=\"dribble\",fault=\"dribble\"} 1",
+    };
+    for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+        ck_assert_msg(strstr(r.body, counted[i]) != NULL, "metrics lack '%s':\n%s", counted[i],
+                      r.body);
+    wh_response_free(&r);
 }
 END_TEST
 
