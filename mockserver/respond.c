@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How often a hang looks whether the client has given up. */
+/* How often a delay or a hang looks whether the client has given up. */
 #define HANG_CHECK_US (200 * 1000)
 /* A dribble sends a piece at most this often. */
 #define DRIBBLE_MIN_STEP_US (50 * 1000)
@@ -88,6 +88,7 @@ static void note_responded(server *s, struct request *req)
     job->kind = WRITER_SET_RESPONSE;
     job->id = req->job.result;
     job->delay_ms = d->delay_ms;
+    job->status = d->status;
     job->responded_us = d->responded_us;
     job->done = set_response_done;
     job->arg = NULL;
@@ -154,7 +155,10 @@ static int conn_fd(struct request *req)
     return server_conn_fd(req->conn);
 }
 
-static void delay_fire(struct timer_entry *e, void *arg)
+/* A scripted delay: answer at its end, unless the client gives up first (a sender's timeout
+ * shorter than the delay). Then nothing is answered, and the record says so (status none,
+ * the time held), so a retry after it is not mistaken for one after an answer. */
+static void delay_tick(struct timer_entry *e, void *arg)
 {
     struct request *req = arg;
     server *s = req->srv;
@@ -163,7 +167,26 @@ static void delay_fire(struct timer_entry *e, void *arg)
         pthread_mutex_unlock(&s->act_lock);
         return; /* respond_stop_all took it */
     }
-    wake_act(s, req);
+    int64_t now = timer_now_us();
+    int64_t until = req->parked_us + req->choice.delay_ms * 1000;
+    if (server_peer_gone(req->conn)) {
+        req->client_gone = true;
+        req->d->status = 0;
+        note_responded(s, req);
+        req->d->respond_now = true; /* recorded */
+        wake_act(s, req);
+        return;
+    }
+    if (now >= until) {
+        wake_act(s, req);
+        return;
+    }
+    int64_t next = now + HANG_CHECK_US < until ? now + HANG_CHECK_US : until;
+    if (timer_schedule(s->timers, &req->act_timer, next, delay_tick, req) < 0) {
+        wake_act(s, req);
+        return;
+    }
+    pthread_mutex_unlock(&s->act_lock);
 }
 
 static void hang_tick(struct timer_entry *e, void *arg)
@@ -336,11 +359,15 @@ enum MHD_Result respond_act(server *s, struct request *req)
     if (!req->delay_done) {
         req->delay_done = true;
         int64_t deadline = req->parked_us + req->choice.delay_ms * 1000;
-        if (req->choice.delay_ms > 0 && timer_now_us() < deadline && !req->act_stop &&
-            park_act(s, req, deadline, delay_fire))
+        int64_t now = timer_now_us();
+        int64_t first = now + HANG_CHECK_US < deadline ? now + HANG_CHECK_US : deadline;
+        if (req->choice.delay_ms > 0 && now < deadline && !req->act_stop &&
+            park_act(s, req, first, delay_tick))
             return MHD_YES;
     }
     int fd = conn_fd(req);
+    if (req->client_gone)
+        return close_now(req, fd, false); /* recorded in delay_tick */
     switch (rule->fault) {
     case FAULT_NONE:
         note_responded(s, req);

@@ -65,6 +65,7 @@ struct request {
     int64_t act_start_us; /* monotonic, when a hang or dribble began */
     bool delay_done;      /* the scripted delay has passed */
     bool act_stop;        /* shutting down: end the act now (guarded by server.act_lock) */
+    bool client_gone;     /* the client left during the delay: nothing is answered */
     bool act_linked;      /* in server.acting (guarded by server.act_lock) */
     struct request *act_prev, *act_next;
     struct timer_entry act_timer;

@@ -710,13 +710,13 @@ int store_last_id(store *s, int64_t *ret, struct wh_error *err)
     return r;
 }
 
-int store_set_response(store *s, int64_t id, int64_t delay_ms, int64_t responded_us,
+int store_set_response(store *s, int64_t id, int status, int64_t delay_ms, int64_t responded_us,
                        struct wh_error *err)
 {
     if (!s->set_response) {
         int rc = sqlite3_prepare_v3(s->db,
-                                    "UPDATE deliveries SET delay_ms = ?2, responded_us = ?3 "
-                                    "WHERE id = ?1",
+                                    "UPDATE deliveries SET delay_ms = ?2, responded_us = ?3, "
+                                    "status = ?4 WHERE id = ?1",
                                     -1, SQLITE_PREPARE_PERSISTENT, &s->set_response, NULL);
         if (rc != SQLITE_OK)
             return fail(s, rc, err, "preparing an update");
@@ -724,6 +724,7 @@ int store_set_response(store *s, int64_t id, int64_t delay_ms, int64_t responded
     sqlite3_bind_int64(s->set_response, 1, id);
     sqlite3_bind_int64(s->set_response, 2, delay_ms);
     sqlite3_bind_int64(s->set_response, 3, responded_us);
+    sqlite3_bind_int(s->set_response, 4, status);
     return step_done(s, s->set_response, err, "recording a response");
 }
 

@@ -50,8 +50,9 @@ void store_rollback(store *s);
 /* Insert a delivery; on success d->id is set. The delivery stays the caller's. */
 int store_insert(store *s, struct delivery *d, struct wh_error *err);
 
-/* Record when a delayed or faulted delivery was answered and the delay actually applied. */
-int store_set_response(store *s, int64_t id, int64_t delay_ms, int64_t responded_us,
+/* Record when a delayed or faulted delivery was answered, the delay actually applied, and the
+ * status it got (0: none, the client left before the answer). */
+int store_set_response(store *s, int64_t id, int status, int64_t delay_ms, int64_t responded_us,
                        struct wh_error *err);
 
 /* One delivery as an attempt of its message: the columns the messages view needs, without

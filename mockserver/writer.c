@@ -77,7 +77,8 @@ static int run_job(writer *w, struct writer_job *j)
         if (j->rc == 0)
             j->result = j->delivery->id;
     } else if (j->kind == WRITER_SET_RESPONSE) {
-        j->rc = store_set_response(w->store, j->id, j->delay_ms, j->responded_us, &err);
+        j->rc = store_set_response(w->store, j->id, j->status, j->delay_ms, j->responded_us,
+                                   &err);
     } else {
         j->rc = store_delete(w->store, &j->filter, &j->result, &err);
     }

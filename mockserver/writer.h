@@ -24,7 +24,7 @@ typedef struct writer writer;
 enum writer_job_kind {
     WRITER_INSERT, /* store job->delivery; result: its id */
     WRITER_DELETE, /* delete job->filter's deliveries; result: how many */
-    WRITER_SET_RESPONSE, /* record delivery `id`'s delay_ms and responded_us */
+    WRITER_SET_RESPONSE, /* record delivery `id`'s status, delay_ms and responded_us */
 };
 
 struct writer_job {
@@ -32,6 +32,7 @@ struct writer_job {
     struct delivery *delivery;     /* WRITER_INSERT: borrowed until done */
     struct delivery_filter filter; /* WRITER_DELETE: borrowed strings, until done */
     int64_t id, delay_ms, responded_us; /* WRITER_SET_RESPONSE */
+    int status;                         /* WRITER_SET_RESPONSE */
     int rc;                        /* out: 0 or a negative errno-style code */
     int64_t result;                /* out: see kind */
     void (*done)(struct writer_job *job, void *arg); /* called on the writer thread */

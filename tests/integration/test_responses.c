@@ -31,6 +31,7 @@ static const char config[] =
     "   \"responses\": [{\"status\": 200, \"fault\": \"dribble\", \"dribble_ms\": 600,\n"
     "                   \"body\": \"0123456789abcdefghijklmnopqrstuvwxyz\"}]},\n"
     "  {\"name\": \"slow\", \"path\": \"/slow\", \"responses\": \"200@300ms\"},\n"
+    "  {\"name\": \"slower\", \"path\": \"/slower\", \"responses\": \"200@5s\"},\n"
     "  {\"name\": \"plain\", \"path\": \"/plain\"}\n"
     "]}\n";
 
@@ -318,6 +319,28 @@ START_TEST(delay_is_applied_and_recorded)
 }
 END_TEST
 
+/* A sender whose timeout is shorter than the delay gets nothing, and the record says so: no
+ * status, the time it waited, and the message still failing. */
+START_TEST(client_gone_during_a_delay)
+{
+    struct wh_response r;
+    wh_request_timeout(NULL, &srv, "POST", "/slower", NULL, "{\"t\":1}", 7, 500, &r);
+    ck_assert_msg(r.rc == CURLE_OPERATION_TIMEDOUT, "curl said '%s'", curl_easy_strerror(r.rc));
+    wh_response_free(&r);
+    json_t *d = settled_delivery("slower");
+    json_t *resp = json_object_get(d, "response");
+    ck_assert(json_is_null(json_object_get(resp, "status")));
+    ck_assert(json_is_null(json_object_get(resp, "fault")));
+    json_int_t held = json_integer_value(json_object_get(resp, "delay_ms"));
+    ck_assert_msg(held >= 450 && held < 2000, "held %lld ms", (long long)held);
+    json_decref(d);
+    json_t *v = wh_api(&srv, 200, "/_webhooky/api/messages?endpoint=slower");
+    json_t *m = json_array_get(json_object_get(v, "messages"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(m, "outcome")), "failing");
+    json_decref(v);
+}
+END_TEST
+
 static json_t *put_script(const char *endpoint, const char *body, long want)
 {
     struct wh_response r;
@@ -466,6 +489,7 @@ int main(void)
     tcase_add_test(tc, scope_message_with_interleaved_messages);
     tcase_add_test(tc, faults_seen_from_libcurl);
     tcase_add_test(tc, delay_is_applied_and_recorded);
+    tcase_add_test(tc, client_gone_during_a_delay);
     tcase_add_test(tc, runtime_api_switches_scripts);
     tcase_add_test(tc, messages_cli);
     suite_add_tcase(s, tc);

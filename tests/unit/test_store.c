@@ -773,7 +773,7 @@ START_TEST(test_set_response_and_attempts)
     /* respond_now: the store took the time of the insert */
     ck_assert_int_gt(a->responded_us, 1700000000000000);
     ck_assert_int_eq(b->responded_us, 0);
-    ck_assert_int_eq(store_set_response(s, b->id, 1234, 1795000000000001, &err), 0);
+    ck_assert_int_eq(store_set_response(s, b->id, 0, 1234, 1795000000000001, &err), 0);
     struct delivery *got = NULL;
     ck_assert_int_eq(store_get(s, b->id, &got, &err), 0);
     ck_assert_int_eq(got->delay_ms, 1234);
