@@ -843,6 +843,43 @@ START_TEST(test_select_match_headers)
 }
 END_TEST
 
+/* A pattern that backtracks without end, on long hostile values (valid UTF-8 and not): the
+ * search stops at the match limit and counts as no match. */
+START_TEST(test_select_regex_bounded)
+{
+    script_state *st =
+        state_for(from_json("[{\"status\": 500, \"times\": 99, \"match\": {\"headers\": {\"X-A\": "
+                            "{\"regex\": \"(a|aa)+$\"}}}},"
+                            " {\"status\": 501, \"times\": 99, \"match\": {\"body\": {\"/s\": "
+                            "{\"regex\": \"^(a|aa)+$\"}}}}, {\"status\": 200}]"),
+                  4);
+    enum { N = 20000 };
+    char *v = malloc(N + 2);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'a', N);
+    v[N] = '!';
+    v[N + 1] = '\0';
+    struct req q = {.hname = "X-A", .hvalue = v};
+    ck_assert_int_eq(choose_req(st, &q, NULL), 200);
+    for (size_t i = 0; i < N; i += 40)
+        v[i] = (char)0xff; /* 500 invalid bytes: 501 tries sharing the limit */
+    ck_assert_int_eq(choose_req(st, &q, NULL), 200);
+    v[N] = '\0';
+    v[N - 1] = 'a';
+    ck_assert_int_eq(choose_req(st, &q, NULL), 500); /* "aa...a" at the end does match */
+    memset(v, 'a', N);
+    v[N] = '!';
+    char *body = malloc(N + 32);
+    ck_assert_ptr_nonnull(body);
+    snprintf(body, N + 32, "{\"s\": \"%s\"}", v);
+    struct req b = {.body = body};
+    ck_assert_int_eq(choose_req(st, &b, NULL), 200);
+    free(body);
+    free(v);
+    script_state_destroy(st);
+}
+END_TEST
+
 START_TEST(test_select_match_body)
 {
     script_state *st = state_for(
@@ -1229,6 +1266,7 @@ static Suite *script_suite(void)
     tcase_add_test(tc, test_select_match_no_rule);
     tcase_add_test(tc, test_select_match_headers);
     tcase_add_test(tc, test_select_match_body);
+    tcase_add_test(tc, test_select_regex_bounded);
     tcase_add_test(tc, test_scope_message);
     tcase_add_test(tc, test_attempts_across_set_and_reset);
     tcase_add_test(tc, test_set_keeps_choice_script_alive);
