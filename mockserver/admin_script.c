@@ -102,6 +102,8 @@ static enum MHD_Result list_messages(server *s, struct request *req)
         return server_respond_error(req->conn, 400, "%s", err.msg);
     if ((v = admin_arg(req, "limit")) && filter_set_arg(&f, "limit", v, &err) < 0)
         return server_respond_error(req->conn, 400, "%s", err.msg);
+    if (f.limit == 0)
+        f.limit = FILTER_MAX_LIMIT; /* an answer of bounded size, however large the database */
     store *st = NULL;
     int r = server_reader_acquire(s, &st, &err);
     if (r < 0)
