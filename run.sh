@@ -4,6 +4,6 @@
 set -eu
 cd "$(dirname "$0")"
 ./scripts/install-deps
-[ -f build/build.ninja ] || meson setup build --buildtype=release
+[ -f build/build.ninja ] || meson setup build --buildtype=release -Dtests=false
 ninja -C build
 exec ./build/webhooky serve --config mockserver/examples/endpoints.json "$@"
