@@ -18,7 +18,7 @@ static int run(int argc, char **argv);
 
 const struct cli_command cmd_deliveries = {
     .name = "deliveries",
-    .summary = "list, show, export, count or clear captured deliveries",
+    .summary = "list, show, export, count, clear or group captured deliveries into messages",
     .usage =
         "usage: webhooky deliveries list   [--db PATH] [--limit N] [--endpoint NAME]\n"
         "                                  [--method M] [--since-id N] [--json]\n"
