@@ -188,8 +188,20 @@ static int run(int argc, char **argv)
         printf("  database   %s\n", o.db_path);
         printf("  endpoints  %zu configured%s\n", cfg->n_endpoints,
                cfg->n_endpoints ? "" : " (everything goes to the catch-all)");
-        for (size_t i = 0; i < cfg->n_endpoints; i++)
-            printf("             %-16s %s\n", cfg->endpoints[i].name, cfg->endpoints[i].path);
+        for (size_t i = 0; i < cfg->n_endpoints; i++) {
+            const struct endpoint_config *e = &cfg->endpoints[i];
+            printf("             %-16s ", e->name);
+            cli_print_escaped(e->path, strlen(e->path), false);
+            if (e->responses) {
+                json_t *spec = json_object_get(e->json, "responses");
+                fputs("  responses ", stdout);
+                if (json_is_string(spec))
+                    cli_print_escaped(json_string_value(spec), json_string_length(spec), false);
+                else
+                    printf("(%zu rules)", e->responses->n_rules);
+            }
+            putchar('\n');
+        }
         if (catch_all)
             printf("  responses  catch-all: %s\n", respond);
         printf("  api        http://%s/_webhooky/api/deliveries%s\n", server_address(srv),
