@@ -31,22 +31,7 @@ static int vproblem(const struct ctx *cx, const char *ptr, const char *fmt, va_l
 
 static int vproblem(const struct ctx *cx, const char *ptr, const char *fmt, va_list ap)
 {
-    struct buf where, what;
-    buf_init(&where, 0);
-    buf_init(&what, 0);
-    int line = 0, col = 0;
-    if (jsonpos_find(cx->text, cx->len, ptr, &line, &col) == 0)
-        buf_printf(&where, "%s:%d:%d", cx->source, line, col);
-    else
-        buf_printf(&where, "%s", cx->source);
-    jsonpos_pointer_to_path(&what, ptr);
-    char msg[384];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    int r = wh_error_set(cx->err, -EINVAL, "%s: %s: %s", where.data ? where.data : cx->source,
-                         what.data ? what.data : "", msg);
-    buf_finish(&where);
-    buf_finish(&what);
-    return r;
+    return jsonpos_error(cx->err, cx->text, cx->len, cx->source, ptr, fmt, ap);
 }
 
 static int problem(const struct ctx *cx, const char *ptr, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 struct scan {
@@ -326,5 +327,26 @@ int jsonpos_pointer_append(struct buf *ptr, const char *segment)
         else
             r = buf_append_byte(ptr, *c);
     }
+    return r;
+}
+
+int jsonpos_error(struct wh_error *err, const char *text, size_t len, const char *source,
+                  const char *ptr, const char *fmt, va_list ap)
+{
+    struct buf where, what;
+    buf_init(&where, 0);
+    buf_init(&what, 0);
+    int line = 0, col = 0;
+    if (jsonpos_find(text, len, ptr, &line, &col) == 0)
+        buf_printf(&where, "%s:%d:%d", source, line, col);
+    else
+        buf_printf(&where, "%s", source);
+    jsonpos_pointer_to_path(&what, ptr);
+    char msg[400];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int r = wh_error_set(err, -EINVAL, "%s: %s: %s", where.data ? where.data : source,
+                         what.data ? what.data : "", msg);
+    buf_finish(&where);
+    buf_finish(&what);
     return r;
 }

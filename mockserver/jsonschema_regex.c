@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regex.h"
+
 struct jsonschema_regex {
     pcre2_code *code;          /* what is matched: the pattern, or its anchored wrapper */
     pcre2_match_context *mctx; /* the limits; read-only once made */
@@ -71,15 +73,8 @@ int jsonschema_regex_compile(const char *pattern, size_t len, uint32_t match_lim
     int code;
     PCRE2_SIZE off;
     pcre2_code *plain = compile(pattern, len, 0, &code, &off);
-    if (!plain) {
-        if (code == PCRE2_ERROR_NOMEMORY)
-            return wh_error_set(err, -ENOMEM, "out of memory");
-        PCRE2_UCHAR why[160];
-        if (pcre2_get_error_message(code, why, sizeof(why)) < 0)
-            why[0] = '\0';
-        return wh_error_set(err, -EINVAL, "invalid regular expression at offset %zu: %s",
-                            (size_t)off, (const char *)why);
-    }
+    if (!plain)
+        return regex_compile_error(err, code, (size_t)off);
     struct jsonschema_regex *re = calloc(1, sizeof(*re));
     if (!re) {
         pcre2_code_free(plain);

@@ -25,6 +25,17 @@ static pcre2_code *compile(const char *pattern, size_t len, uint32_t extra, int 
     return pcre2_compile((PCRE2_SPTR)pattern, len, options | extra, ret_code, ret_offset, NULL);
 }
 
+int regex_compile_error(struct wh_error *err, int pcre2_code, size_t offset)
+{
+    if (pcre2_code == PCRE2_ERROR_NOMEMORY)
+        return wh_error_set(err, -ENOMEM, "out of memory");
+    PCRE2_UCHAR why[160];
+    if (pcre2_get_error_message(pcre2_code, why, sizeof(why)) < 0)
+        why[0] = '\0';
+    return wh_error_set(err, -EINVAL, "invalid regular expression at offset %zu: %s", offset,
+                        (const char *)why);
+}
+
 /* A pattern that is not anchored is compiled as the anchored search "(?s:.*?)(?:PATTERN\E)",
  * so the match limit bounds the whole search rather than each start position; the plain
  * pattern is kept when that wrapper does not compile. */
@@ -36,15 +47,8 @@ int regex_compile(const char *pattern, size_t len, regex **ret, struct wh_error 
     int code;
     PCRE2_SIZE off;
     pcre2_code *plain = compile(pattern, len, 0, &code, &off);
-    if (!plain) {
-        if (code == PCRE2_ERROR_NOMEMORY)
-            return wh_error_set(err, -ENOMEM, "out of memory");
-        PCRE2_UCHAR why[160];
-        if (pcre2_get_error_message(code, why, sizeof(why)) < 0)
-            why[0] = '\0';
-        return wh_error_set(err, -EINVAL, "invalid regular expression at offset %zu: %s",
-                            (size_t)off, (const char *)why);
-    }
+    if (!plain)
+        return regex_compile_error(err, code, (size_t)off);
     uint32_t opts = 0;
     pcre2_pattern_info(plain, PCRE2_INFO_ALLOPTIONS, &opts);
     if (!(opts & PCRE2_ANCHORED) && !(len >= 2 && pattern[0] == '(' && pattern[1] == '*')) {

@@ -21,6 +21,11 @@ typedef struct regex regex;
 int regex_compile(const char *pattern, size_t len, regex **ret, struct wh_error *err);
 void regex_destroy(regex *re); /* NULL-safe */
 
+/* The error for a pattern PCRE2 refused to compile: -ENOMEM for PCRE2_ERROR_NOMEMORY, else
+ * -EINVAL with "invalid regular expression at offset N: why". For every module that compiles
+ * PCRE2 patterns from users (this one, jsonschema_regex.c). */
+int regex_compile_error(struct wh_error *err, int pcre2_code, size_t offset);
+
 /* The pattern as written (NUL-terminated, borrowed). */
 const char *regex_source(const regex *re);
 

@@ -155,61 +155,45 @@ static int conn_fd(struct request *req)
     return server_conn_fd(req->conn);
 }
 
-/* A scripted delay: answer at its end, unless the client gives up first (a sender's timeout
- * shorter than the delay). Then nothing is answered, and the record says so (status none,
- * the time held), so a retry after it is not mistaken for one after an answer. */
-static void delay_tick(struct timer_entry *e, void *arg)
+/* Take act_lock for a timer callback; false (and no lock) when respond_stop_all has taken
+ * the request already. */
+static bool lock_linked(server *s, struct request *req)
+{
+    pthread_mutex_lock(&s->act_lock);
+    if (req->act_linked)
+        return true;
+    pthread_mutex_unlock(&s->act_lock);
+    return false;
+}
+
+/* A scripted delay or a hang: wait until its end, looking every HANG_CHECK_US whether the
+ * client has given up. A client that leaves during a delay (a sender's timeout shorter than
+ * the delay) is answered nothing, and the record says so (status none, the time held), so a
+ * retry after it is not mistaken for one after an answer. A hang is recorded when it ends,
+ * here: a connection the client closed may end without another call of the handler. */
+static void wait_tick(struct timer_entry *e, void *arg)
 {
     struct request *req = arg;
     server *s = req->srv;
-    pthread_mutex_lock(&s->act_lock);
-    if (!req->act_linked) {
-        pthread_mutex_unlock(&s->act_lock);
-        return; /* respond_stop_all took it */
-    }
+    if (!lock_linked(s, req))
+        return;
+    bool hanging = req->act_start_us && req->choice.rule->fault == FAULT_HANG;
     int64_t now = timer_now_us();
-    int64_t until = req->parked_us + req->choice.delay_ms * 1000;
-    if (server_peer_gone(req->conn)) {
-        req->client_gone = true;
-        req->d->status = 0;
+    int64_t until = hanging ? req->act_start_us + req->choice.rule->hang_max_ms * 1000
+                            : req->parked_us + req->choice.delay_ms * 1000;
+    bool gone = server_peer_gone(req->conn);
+    if (gone || (hanging && now >= until)) {
+        if (!hanging) {
+            req->client_gone = true;
+            req->d->status = 0;
+        }
         note_responded(s, req);
         req->d->respond_now = true; /* recorded */
         wake_act(s, req);
         return;
     }
-    if (now >= until) {
-        wake_act(s, req);
-        return;
-    }
     int64_t next = now + HANG_CHECK_US < until ? now + HANG_CHECK_US : until;
-    if (timer_schedule(s->timers, &req->act_timer, next, delay_tick, req) < 0) {
-        wake_act(s, req);
-        return;
-    }
-    pthread_mutex_unlock(&s->act_lock);
-}
-
-static void hang_tick(struct timer_entry *e, void *arg)
-{
-    struct request *req = arg;
-    server *s = req->srv;
-    pthread_mutex_lock(&s->act_lock);
-    if (!req->act_linked) {
-        pthread_mutex_unlock(&s->act_lock);
-        return;
-    }
-    int64_t now = timer_now_us();
-    int64_t until = req->act_start_us + req->choice.rule->hang_max_ms * 1000;
-    if (now >= until || server_peer_gone(req->conn)) {
-        /* recorded here: a connection the client closed may end without another call of
-         * the handler */
-        note_responded(s, req);
-        req->d->respond_now = true;
-        wake_act(s, req);
-        return;
-    }
-    int64_t next = now + HANG_CHECK_US < until ? now + HANG_CHECK_US : until;
-    if (timer_schedule(s->timers, &req->act_timer, next, hang_tick, req) < 0) {
+    if (now >= until || timer_schedule(s->timers, &req->act_timer, next, wait_tick, req) < 0) {
         wake_act(s, req);
         return;
     }
@@ -220,11 +204,8 @@ static void dribble_tick(struct timer_entry *e, void *arg)
 {
     struct request *req = arg;
     server *s = req->srv;
-    pthread_mutex_lock(&s->act_lock);
-    if (!req->act_linked) {
-        pthread_mutex_unlock(&s->act_lock);
+    if (!lock_linked(s, req))
         return;
-    }
     size_t left = req->raw.len - req->raw_off;
     size_t n = left < req->raw_chunk ? left : req->raw_chunk;
     ssize_t w = send(conn_fd(req), req->raw.data + req->raw_off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -362,12 +343,12 @@ enum MHD_Result respond_act(server *s, struct request *req)
         int64_t now = timer_now_us();
         int64_t first = now + HANG_CHECK_US < deadline ? now + HANG_CHECK_US : deadline;
         if (req->choice.delay_ms > 0 && now < deadline && !req->act_stop &&
-            park_act(s, req, first, delay_tick))
+            park_act(s, req, first, wait_tick))
             return MHD_YES;
     }
     int fd = conn_fd(req);
     if (req->client_gone)
-        return close_now(req, fd, false); /* recorded in delay_tick */
+        return close_now(req, fd, false); /* recorded in wait_tick */
     switch (rule->fault) {
     case FAULT_NONE:
         note_responded(s, req);
@@ -401,7 +382,7 @@ enum MHD_Result respond_act(server *s, struct request *req)
             req->act_start_us = timer_now_us();
             int64_t until = req->act_start_us + rule->hang_max_ms * 1000;
             int64_t first = req->act_start_us + HANG_CHECK_US;
-            if (park_act(s, req, first < until ? first : until, hang_tick))
+            if (park_act(s, req, first < until ? first : until, wait_tick))
                 return MHD_YES;
         }
         note_responded(s, req); /* how long it was held */

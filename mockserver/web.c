@@ -387,21 +387,29 @@ static int stream_fill(struct web_req *r, int64_t upto)
     return 0;
 }
 
+/* Hand MHD up to max bytes of what r->out still holds; when it is all gone, the buffer starts
+ * over for the next piece. */
+static ssize_t take_out(struct web_req *r, char *buf, size_t max)
+{
+    size_t n = r->out.len - r->out_pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, r->out.data + r->out_pos, n);
+    r->out_pos += n;
+    if (r->out_pos == r->out.len) {
+        buf_reset(&r->out);
+        r->out_pos = 0;
+    }
+    return (ssize_t)n;
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct web_req *r = cls;
     struct web *w = r->srv->web;
     for (;;) {
-        if (r->out_pos < r->out.len) {
-            size_t n = r->out.len - r->out_pos;
-            if (n > max)
-                n = max;
-            memcpy(buf, r->out.data + r->out_pos, n);
-            r->out_pos += n;
-            return (ssize_t)n;
-        }
-        buf_reset(&r->out);
-        r->out_pos = 0;
+        if (r->out_pos < r->out.len)
+            return take_out(r, buf, max);
         if (r->ended)
             return MHD_CONTENT_READER_END_OF_STREAM;
         pthread_mutex_lock(&w->lock);
@@ -562,16 +570,8 @@ static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct web_req *r = cls;
     for (;;) {
-        if (r->out_pos < r->out.len) {
-            size_t n = r->out.len - r->out_pos;
-            if (n > max)
-                n = max;
-            memcpy(buf, r->out.data + r->out_pos, n);
-            r->out_pos += n;
-            return (ssize_t)n;
-        }
-        buf_reset(&r->out);
-        r->out_pos = 0;
+        if (r->out_pos < r->out.len)
+            return take_out(r, buf, max);
         if (r->finished)
             return MHD_CONTENT_READER_END_OF_STREAM;
         if (!r->started) {
