@@ -431,6 +431,50 @@ START_TEST(messages_cli)
 }
 END_TEST
 
+/* GET /api/messages answers at most 1000 messages unless asked for fewer. */
+START_TEST(messages_are_bounded_by_default)
+{
+    CURL *h = wh_curl();
+    for (int i = 0; i < 1001; i++) {
+        char body[32];
+        int n = snprintf(body, sizeof(body), "{\"n\":%d}", i);
+        struct wh_response r;
+        wh_request(h, &srv, "POST", "/plain", NULL, body, (size_t)n, &r);
+        ck_assert_int_eq(r.status, 200);
+        wh_response_free(&r);
+    }
+    curl_easy_cleanup(h);
+    json_t *v = wh_api(&srv, 200, "/_webhooky/api/messages?endpoint=plain");
+    ck_assert_uint_eq(json_array_size(json_object_get(v, "messages")), 1000);
+    json_decref(v);
+    v = wh_api(&srv, 200, "/_webhooky/api/messages?endpoint=plain&limit=3");
+    ck_assert_uint_eq(json_array_size(json_object_get(v, "messages")), 3);
+    json_decref(v);
+}
+END_TEST
+
+/* The start-up summary names each endpoint's script; captured text in it is escaped. */
+START_TEST(summary_shows_scripts)
+{
+    char *d = wh_tmpdir();
+    char *cfg = wh_path(d, "s.json");
+    wh_write_file(cfg, "{\"endpoints\": [{\"name\": \"seq\", \"path\": \"/seq\", "
+                       "\"responses\": \"503x2,200\"}, {\"name\": \"rules\", \"path\": "
+                       "\"/r\\u001b[31m\", \"responses\": [{\"status\": 500}, {\"status\": 200}]}]}");
+    struct wh_run run;
+    /* serve runs until stopped: its summary is printed at once, then it is killed */
+    wh_run(&run, NULL, 3000, "serve", "--listen", "127.0.0.1:0", "--db", ":memory:", "--config",
+           cfg, NULL);
+    ck_assert_msg(strstr(run.out, "responses 503x2,200") != NULL, "stdout:\n%s", run.out);
+    ck_assert_msg(strstr(run.out, "responses (2 rules)") != NULL, "stdout:\n%s", run.out);
+    ck_assert_msg(strstr(run.out, "/r\\e[31m") != NULL && !strchr(run.out, '\x1b'),
+                  "stdout:\n%s", run.out);
+    wh_run_free(&run);
+    free(cfg);
+    wh_tmpdir_remove(d);
+}
+END_TEST
+
 START_TEST(respond_flag_and_environment)
 {
     char *d = wh_tmpdir();
@@ -492,9 +536,11 @@ int main(void)
     tcase_add_test(tc, client_gone_during_a_delay);
     tcase_add_test(tc, runtime_api_switches_scripts);
     tcase_add_test(tc, messages_cli);
+    tcase_add_test(tc, messages_are_bounded_by_default);
     suite_add_tcase(s, tc);
     TCase *t2 = wh_tcase("flags", 60);
     tcase_add_test(t2, respond_flag_and_environment);
+    tcase_add_test(t2, summary_shows_scripts);
     suite_add_tcase(s, t2);
     return wh_run_suite(s);
 }
