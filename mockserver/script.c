@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "encode.h"
+#include "hash.h"
 #include "jsonptr.h"
 #include "regex.h"
 
@@ -1250,54 +1251,6 @@ struct script_state {
 };
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = ROTL(v1, 13);                                                                         \
-        v1 ^= v0;                                                                                  \
-        v0 = ROTL(v0, 32);                                                                         \
-        v2 += v3;                                                                                  \
-        v3 = ROTL(v3, 16);                                                                         \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = ROTL(v3, 21);                                                                         \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = ROTL(v1, 17);                                                                         \
-        v1 ^= v2;                                                                                  \
-        v2 = ROTL(v2, 32);                                                                         \
-    } while (0)
-
-/* SipHash-2-4 */
-static uint64_t siphash(const uint64_t k[2], const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
-    uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t m = 0;
-        for (int j = 0; j < 8; j++)
-            m |= (uint64_t)p[i + (size_t)j] << (8 * j);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)len << 56;
-    for (size_t j = 0; i + j < len; j++)
-        b |= (uint64_t)p[i + j] << (8 * j);
-    v3 ^= b;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -1503,7 +1456,7 @@ static void hash_grow(script_state *st)
 static struct msg *msg_get(script_state *st, const char *key)
 {
     size_t len = strlen(key);
-    uint64_t h = siphash(st->hkey, key, len);
+    uint64_t h = hash_siphash24(st->hkey, key, len);
     for (struct msg *m = st->buckets[h & (st->n_buckets - 1)]; m; m = m->next)
         if (m->hash == h && m->key_len == len && memcmp(m->key, key, len) == 0)
             return m;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define KEY_MAX 80
 
 struct entry {
@@ -23,15 +25,6 @@ struct seen_set {
     size_t *ring; /* table index of each live key, oldest at `head` */
     size_t capacity, head, count;
 };
-
-static uint64_t hash_bytes(const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
-}
 
 int seen_set_create(size_t capacity, seen_set **ret, struct wh_error *err)
 {
@@ -89,7 +82,7 @@ bool seen_set_check_add(seen_set *s, const void *key, size_t len)
 {
     if (len > KEY_MAX)
         len = KEY_MAX;
-    uint64_t h = hash_bytes(key, len);
+    uint64_t h = hash_fnv1a64(key, len);
     pthread_mutex_lock(&s->lock);
     size_t i = h % s->slots;
     while (s->table[i].used) {

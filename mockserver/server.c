@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "hash.h"
 #include "jsonptr.h"
 #include "schemaset.h"
 #include "seen.h"
@@ -39,7 +41,7 @@
 /* Messages whose attempts are counted per endpoint (older ones start again at attempt 1). */
 #define MESSAGES_KEPT 32768
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
-#define CONNECTION_MEMORY (32u * 1024u)
+#define CONNECTION_MEMORY (16u * 1024u)
 
 void server_options_init(struct server_options *o)
 {
@@ -480,24 +482,10 @@ static int find_message_key(const struct endpoint_config *ep, struct delivery *d
         if (r < 0 || d->message_key)
             return r;
     }
-    unsigned char md[32];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, d->path, strlen(d->path)) != 1 ||
-        EVP_DigestUpdate(ctx, "\n", 1) != 1 ||
-        (d->body.len && EVP_DigestUpdate(ctx, d->body.data, d->body.len) != 1) ||
-        EVP_DigestFinal_ex(ctx, md, NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        return -ENOMEM;
-    }
-    EVP_MD_CTX_free(ctx);
-    char key[5 + 32 + 1] = "body:";
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < 16; i++) {
-        key[5 + 2 * i] = hex[md[i] >> 4];
-        key[5 + 2 * i + 1] = hex[md[i] & 15];
-    }
-    key[37] = '\0';
+    uint64_t h[2];
+    hash_digest128(d->body.data, d->body.len, hash_fnv1a64(d->path, strlen(d->path)), h);
+    char key[5 + 32 + 1];
+    snprintf(key, sizeof(key), "body:%016" PRIx64 "%016" PRIx64, h[0], h[1]);
     return (d->message_key = strdup(key)) ? 0 : -ENOMEM;
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "mockserver/buf.h"
+#include "mockserver/hash.h"
 #include "mockserver/jsonptr.h"
 #include "mockserver/regex.h"
 
@@ -58,12 +59,7 @@ static const char *str(json_t *o, const char *key)
 
 static void fnv_hex(const char *s, size_t n, char *out, size_t out_size)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    snprintf(out, out_size, "%016" PRIx64 "%08zx", h, n & 0xffffffffu);
+    snprintf(out, out_size, "%016" PRIx64 "%08zx", hash_fnv1a64(s, n), n & 0xffffffffu);
 }
 
 int dset_build(json_t *deliveries, struct dset *ret)

@@ -160,6 +160,25 @@ START_TEST(malformed_requests_are_refused)
 
     /* nothing was captured, and the server still serves */
     ck_assert_int_eq(wh_last_id(&srv), before);
+
+    /* headers inside the documented 16 KiB are taken: 12 KiB in three of them */
+    char *large = malloc(16 * 1024);
+    ck_assert_ptr_nonnull(large);
+    n = snprintf(large, 256, "POST /large-headers HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n");
+    for (int h = 0; h < 3; h++) {
+        n += snprintf(large + n, 64, "X-Large-%d: ", h);
+        memset(large + n, 'a' + h, 4096);
+        n += 4096;
+        memcpy(large + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(large + n, "\r\nok", 4);
+    n += 4;
+    st = raw_exchange(large, (size_t)n);
+    free(large);
+    ck_assert_msg(st == 200, "12 KiB of headers got status %d, expected 200", st);
+    ck_assert_int_eq(wh_last_id(&srv), before + 1);
+    before++;
     int64_t id = wh_post(&srv, "/after-garbage", "fine");
     ck_assert_int_gt(id, before);
 }
