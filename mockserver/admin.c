@@ -300,8 +300,10 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
     int64_t have = 0;
     struct wh_error err;
     store *st = NULL;
-    int r = server_reader_acquire(s, &st, &err);
-    if (r == 0) {
+    int r = 0;
+    /* with nothing committed yet there is nothing to count, and an upto_id of 0 would mean
+     * "no upper bound": rows committed meanwhile would be counted here and in extra */
+    if (upto > 0 && (r = server_reader_acquire(s, &st, &err)) == 0) {
         r = store_count(st, &cf, &have, &err);
         server_reader_release(s, st);
     }
