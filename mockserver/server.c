@@ -218,6 +218,45 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
 
 /* ---- request lifecycle ---- */
 
+/* ---- resuming committed requests ----
+ *
+ * A resume from another thread writes to the daemon thread's wake-up descriptor, and the
+ * thread often wakes before the next resume of the same batch: a batch of n could wake a
+ * thread n times. Instead the writer leaves committed requests on their thread's relay and,
+ * once the batch is done, resumes one per thread; that thread, running again, resumes the
+ * rest itself (relay_drain, from any of its callbacks). */
+
+/* The relay of the calling libmicrohttpd thread, claimed on its first request. Only this
+ * server's daemon threads call on_request, and they end with it. */
+static _Thread_local struct relay *this_relay;
+
+static struct relay *thread_relay(server *s)
+{
+    if (!this_relay) {
+        unsigned i = atomic_fetch_add(&s->relays_taken, 1);
+        if (i < s->n_relays)
+            this_relay = &s->relays[i];
+    }
+    return this_relay;
+}
+
+static void relay_drain(void)
+{
+    struct relay *r = this_relay;
+    if (!r || !atomic_load(&r->has_work))
+        return;
+    pthread_mutex_lock(&r->lock);
+    struct request *list = r->head;
+    r->head = NULL;
+    r->kicked = false;
+    atomic_store(&r->has_work, false);
+    pthread_mutex_unlock(&r->lock);
+    for (struct request *next; list; list = next) {
+        next = list->relay_next;
+        MHD_resume_connection(list->conn);
+    }
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     server *s = cls;
@@ -249,6 +288,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     server *s = cls;
     struct request *req = *req_cls;
+    relay_drain(); /* a relay's wake-up may end here, with a client that left */
     if (!req)
         return;
     int64_t duration = timer_now_us() - req->start_us;
@@ -339,13 +379,42 @@ static void job_done(struct writer_job *job, void *arg)
 {
     struct request *req = arg;
     req->state = RS_READY;
-    MHD_resume_connection(req->conn);
+    struct relay *r = req->relay;
+    if (!r) {
+        MHD_resume_connection(req->conn);
+        return;
+    }
+    pthread_mutex_lock(&r->lock);
+    req->relay_next = r->head;
+    r->head = req;
+    atomic_store(&r->has_work, true);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* The writer finished a batch: wake each thread that has committed requests, once. */
+static void batch_done(void *arg)
+{
+    server *s = arg;
+    for (unsigned i = 0; i < s->n_relays; i++) {
+        struct relay *r = &s->relays[i];
+        struct request *req = NULL;
+        pthread_mutex_lock(&r->lock);
+        if (r->head && !r->kicked) {
+            req = r->head;
+            r->head = req->relay_next;
+            r->kicked = true; /* has_work stays set: the drain clears kicked */
+        }
+        pthread_mutex_unlock(&r->lock);
+        if (req)
+            MHD_resume_connection(req->conn); /* the last touch: it may be gone after */
+    }
 }
 
 enum MHD_Result server_park_job(server *s, struct request *req)
 {
     req->job.done = job_done;
     req->job.arg = req;
+    req->relay = this_relay;
     req->state = RS_PARKED;
     MHD_suspend_connection(req->conn);
     if (writer_submit(s->writer, &req->job) < 0) {
@@ -789,6 +858,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     server *s = cls;
     struct request *req = *req_cls;
+    if (thread_relay(s))
+        relay_drain();
     if (!req)
         return MHD_NO; /* out of memory in on_uri */
     if (req->kind == REQ_ADMIN)
@@ -1007,6 +1078,14 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
                            &s->writer, err)) < 0)
         goto fail;
     s->committed_last = writer_last_id(s->writer);
+    s->n_relays = threads;
+    if (!(s->relays = calloc(threads, sizeof(*s->relays)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (unsigned i = 0; i < threads; i++)
+        pthread_mutex_init(&s->relays[i].lock, NULL);
+    writer_on_batch_done(s->writer, batch_done);
     if ((r = web_create(s, &s->web, err)) < 0)
         goto fail;
     if ((r = bind_listen(s, err)) < 0)
@@ -1124,6 +1203,9 @@ void server_stop(server *s)
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     writer_destroy(s->writer);
+    for (unsigned i = 0; s->relays && i < s->n_relays; i++)
+        pthread_mutex_destroy(&s->relays[i].lock);
+    free(s->relays);
     web_destroy(s->web);
     timers_destroy(s->timers);
     metrics_destroy(s->metrics);

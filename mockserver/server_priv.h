@@ -34,6 +34,16 @@ struct waiter {
     int64_t deadline_us; /* monotonic: answer by then even if too few arrived */
 };
 
+/* Committed requests waiting for their libmicrohttpd thread to resume them. The writer resumes
+ * one per thread and batch itself (waking that thread once); the thread, running again,
+ * resumes the others (server.c). */
+struct relay {
+    pthread_mutex_t lock;
+    struct request *head; /* committed, still suspended; guarded by lock */
+    bool kicked;          /* one was resumed to wake the thread, not yet drained; by lock */
+    atomic_bool has_work; /* head is not empty or kicked is set: the thread has to drain */
+};
+
 enum req_kind { REQ_DELIVERY, REQ_ADMIN };
 /* RS_ACTING: committed, and parked again while a scripted delay, hang or dribble runs */
 enum req_state { RS_NEW, RS_BODY, RS_PARKED, RS_READY, RS_ACTING, RS_ANSWERED };
@@ -58,6 +68,8 @@ struct request {
     bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
+    struct relay *relay;         /* of the thread that parked the job; NULL: resumed directly */
+    struct request *relay_next;  /* link in relay->head */
 
     /* the scripted response (respond.c) */
     struct script_choice choice; /* choice.script: a reference, released at completion */
@@ -92,6 +104,9 @@ struct server {
     atomic_uint open_connections; /* handed to libmicrohttpd and not closed yet */
     unsigned connection_limit;    /* --max-connections */
     writer *writer;
+    struct relay *relays; /* one per libmicrohttpd thread */
+    unsigned n_relays;
+    atomic_uint relays_taken;
     timers *timers;
     metrics *metrics;
     struct seen_set **nonces; /* per metrics slot: Twenty nonces seen, NULL for other schemes */

@@ -16,6 +16,7 @@
 struct writer {
     store *store;
     writer_commit_fn on_commit;
+    writer_done_fn on_done; /* after every done callback of a batch; may be NULL */
     void *arg;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -143,6 +144,8 @@ static void process(writer *w, struct writer_job *batch)
             failed++;
         j->done(j, j->arg);
     }
+    if (w->on_done)
+        w->on_done(w->arg);
     pthread_mutex_lock(&w->stats_lock);
     w->stats.commits += r == 0;
     w->stats.jobs += n;
@@ -245,6 +248,11 @@ int writer_submit(writer *w, struct writer_job *job)
     if (was_empty)
         pthread_cond_signal(&w->wake);
     return 0;
+}
+
+void writer_on_batch_done(writer *w, writer_done_fn fn)
+{
+    w->on_done = fn;
 }
 
 int64_t writer_last_id(writer *w)

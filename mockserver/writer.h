@@ -44,6 +44,10 @@ struct writer_job {
  * with the batch's jobs linked through ->next (inserts that failed have rc < 0). */
 typedef void (*writer_commit_fn)(void *arg, const struct writer_job *batch, int64_t last_id);
 
+/* Called on the writer thread after the last done callback of each batch (with writer_create's
+ * arg): lets done callbacks gather work and act on it once per batch. */
+typedef void (*writer_done_fn)(void *arg);
+
 struct writer_stats {
     uint64_t commits;     /* transactions committed */
     uint64_t jobs;        /* jobs completed */
@@ -57,6 +61,9 @@ struct writer_stats {
  * never holds up a commit. on_commit may be NULL. */
 int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
                   writer **ret, struct wh_error *err);
+
+/* Set the batch-done hook; call before the first job is submitted. */
+void writer_on_batch_done(writer *w, writer_done_fn fn);
 
 /* Queue a job. Thread-safe. Returns 0, or -ESHUTDOWN after writer_destroy began (the done
  * callback is then not called). */
