@@ -334,6 +334,9 @@ static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char
                : MHD_NO;
 }
 
+/* Room for a peer's address as text, as a delivery keeps it. */
+#define PEER_TEXT sizeof(((struct delivery *)NULL)->remote_addr)
+
 static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -475,8 +478,13 @@ static int capture_head(server *s, struct request *req, const char *method)
     if (conflicting_lengths(d))
         req->bad_request = "conflicting Content-Length headers";
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (ci && ci->socket_context) {
+        memcpy(d->remote_addr, ci->socket_context, PEER_TEXT);
+    } else {
+        ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
+    }
     const struct endpoint_config *ep = config_match(s->opts.config, d->path);
     req->ep = ep;
     if (ep) {
@@ -1001,8 +1009,19 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
                           enum MHD_ConnectionNotificationCode toe)
 {
     server *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* the peer's address, formatted once for every request of the connection */
+        char *peer = malloc(PEER_TEXT);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (peer)
+            format_peer(ci ? ci->client_addr : NULL, peer, PEER_TEXT);
+        *socket_ctx = peer;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_ctx);
+        *socket_ctx = NULL;
         atomic_fetch_sub(&s->open_connections, 1);
+    }
 }
 
 static unsigned default_threads(void)
