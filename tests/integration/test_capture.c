@@ -207,6 +207,39 @@ START_TEST(path_kept_raw)
 }
 END_TEST
 
+/* The peer's address is read once per connection: the requests of one keep-alive connection
+ * share it, and another connection has its own port. */
+static char *peer_of(CURL *h)
+{
+    struct wh_response r;
+    wh_request(h, &srv, "POST", "/peer", NULL, "x", 1, &r);
+    ck_assert_int_eq(r.status, 200);
+    json_t *v = json_loadb(r.body, r.body_len, 0, NULL);
+    int64_t id = json_integer_value(json_object_get(v, "id"));
+    json_decref(v);
+    wh_response_free(&r);
+    json_t *d = wh_delivery(&srv, id);
+    char *peer = strdup(json_string_value(json_object_get(d, "remote_addr")));
+    json_decref(d);
+    return peer;
+}
+
+START_TEST(peer_per_connection)
+{
+    CURL *a = wh_curl(), *b = wh_curl();
+    char *a1 = peer_of(a), *b1 = peer_of(b), *a2 = peer_of(a), *b2 = peer_of(b);
+    ck_assert_str_eq(a1, a2);
+    ck_assert_str_eq(b1, b2);
+    ck_assert_str_ne(a1, b1);
+    free(a1);
+    free(a2);
+    free(b1);
+    free(b2);
+    curl_easy_cleanup(a);
+    curl_easy_cleanup(b);
+}
+END_TEST
+
 START_TEST(peer_time_and_answer_recorded)
 {
     time_t before = time(NULL);
@@ -258,6 +291,7 @@ int main(void)
     tcase_add_test(tc, methods_captured);
     tcase_add_test(tc, path_kept_raw);
     tcase_add_test(tc, peer_time_and_answer_recorded);
+    tcase_add_test(tc, peer_per_connection);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
