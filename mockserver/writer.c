@@ -34,7 +34,13 @@ struct writer {
     store *ckpt_store;
     pthread_t ckpt_thread;
     bool ckpt_wanted, ckpt_stop; /* guarded by lock */
-    atomic_int ckpt_backfilled;  /* WAL frames the checkpointer has copied so far */
+    uint32_t ckpt_gen;           /* the WAL generation the request is for; guarded by lock */
+    /* what the checkpointer last reported: (WAL generation << 32) | frames it had copied */
+    atomic_uint_fast64_t ckpt_progress;
+    /* the writer thread's own: the WAL starts over (its frame count drops) after a complete
+     * checkpoint, and a count of frames copied means nothing for another generation */
+    uint32_t wal_gen;
+    int last_frames;
     pthread_cond_t ckpt_wake;
 };
 
@@ -48,12 +54,13 @@ static void *checkpointer_main(void *arg)
         if (w->ckpt_stop)
             break;
         w->ckpt_wanted = false;
+        uint64_t gen = w->ckpt_gen;
         pthread_mutex_unlock(&w->lock);
         struct wh_error err;
         int done = 0;
         /* a failed passive checkpoint is simply retried on the next request */
-        if (store_checkpoint(w->ckpt_store, &done, &err) == 0)
-            atomic_store(&w->ckpt_backfilled, done);
+        if (store_checkpoint(w->ckpt_store, &done, &err) == 0 && done >= 0)
+            atomic_store(&w->ckpt_progress, gen << 32 | (uint32_t)done);
         pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
@@ -118,19 +125,38 @@ static void process(writer *w, struct writer_job *batch)
 
     if (w->ckpt_store) {
         int frames = store_wal_frames(w->store);
-        if (frames >= CHECKPOINT_FRAMES &&
-            frames - atomic_load(&w->ckpt_backfilled) <= CHECKPOINT_TAIL) {
+        bool restarted = frames < w->last_frames;
+        if (restarted)
+            w->wal_gen++; /* the WAL started over */
+        w->last_frames = frames;
+        if (restarted) {
+            pthread_mutex_lock(&w->stats_lock);
+            w->stats.wal_restarts++;
+            pthread_mutex_unlock(&w->stats_lock);
+        }
+        uint64_t progress = atomic_load(&w->ckpt_progress);
+        int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
+        if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
             /* Under steady load a background checkpoint never quite reaches the end of the
              * WAL, and the WAL can only start over once one has. When the checkpointer is
              * close behind, the writer copies the short rest between two batches, so the next
-             * commit rewinds the WAL instead of growing the file for ever. */
+             * commit rewinds the WAL instead of growing the file for ever. (A count from an
+             * earlier generation of the WAL would make it copy the whole WAL itself, holding
+             * up every delivery for 10-20 ms: so counts are tagged with their generation.) */
             struct wh_error cerr;
             store_checkpoint(w->store, NULL, &cerr);
-            atomic_store(&w->ckpt_backfilled, 0);
+            int gap = frames - copied;
+            pthread_mutex_lock(&w->stats_lock);
+            if (!w->stats.tail_checkpoints++ || gap < w->stats.tail_gap_min)
+                w->stats.tail_gap_min = gap;
+            if (gap > w->stats.tail_gap_max)
+                w->stats.tail_gap_max = gap;
+            pthread_mutex_unlock(&w->stats_lock);
         } else if (frames >= CHECKPOINT_FRAMES) {
             pthread_mutex_lock(&w->lock);
             if (!w->ckpt_wanted) {
                 w->ckpt_wanted = true;
+                w->ckpt_gen = w->wal_gen;
                 pthread_cond_signal(&w->ckpt_wake);
             }
             pthread_mutex_unlock(&w->lock);

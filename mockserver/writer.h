@@ -53,6 +53,9 @@ struct writer_stats {
     uint64_t jobs;        /* jobs completed */
     uint64_t failed_jobs; /* jobs completed with an error */
     uint64_t batch_hist[8]; /* commits with batch size 1, 2-3, 4-7, ..., 64-127, >= 128 */
+    uint64_t wal_restarts;  /* times the WAL started over after a complete checkpoint */
+    uint64_t tail_checkpoints; /* checkpoints the writer ran itself, to finish the WAL */
+    int tail_gap_min, tail_gap_max; /* WAL frames left for those to copy: least and most */
 };
 
 /* Open (creating when needed) the database at path and start the writer on it. store_flags
