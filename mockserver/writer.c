@@ -123,6 +123,17 @@ static void process(writer *w, struct writer_job *batch)
     if (w->on_commit)
         w->on_commit(w->arg, batch, last);
 
+    unsigned failed = 0;
+    for (struct writer_job *j = batch, *next; j; j = next) {
+        next = j->next; /* j may be freed by another thread once done() returns */
+        if (j->rc < 0)
+            failed++;
+        j->done(j, j->arg);
+    }
+    if (w->on_done)
+        w->on_done(w->arg);
+
+    /* checkpoint work comes after the batch's answers are on their way */
     if (w->ckpt_store) {
         int frames = store_wal_frames(w->store);
         bool restarted = frames < w->last_frames;
@@ -163,15 +174,6 @@ static void process(writer *w, struct writer_job *batch)
         }
     }
 
-    unsigned failed = 0;
-    for (struct writer_job *j = batch, *next; j; j = next) {
-        next = j->next; /* j may be freed by another thread once done() returns */
-        if (j->rc < 0)
-            failed++;
-        j->done(j, j->arg);
-    }
-    if (w->on_done)
-        w->on_done(w->arg);
     pthread_mutex_lock(&w->stats_lock);
     w->stats.commits += r == 0;
     w->stats.jobs += n;
