@@ -216,8 +216,6 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
     buf_finish(&line);
 }
 
-/* ---- request lifecycle ---- */
-
 /* ---- resuming committed requests ----
  *
  * A resume from another thread writes to the daemon thread's wake-up descriptor, and the
@@ -256,6 +254,8 @@ static void relay_drain(void)
         MHD_resume_connection(list->conn);
     }
 }
+
+/* ---- request lifecycle ---- */
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
@@ -483,7 +483,7 @@ static int capture_head(server *s, struct request *req, const char *method)
         memcpy(d->remote_addr, ci->socket_context, PEER_TEXT);
     } else {
         ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        format_peer(ci ? ci->client_addr : NULL, d->remote_addr, sizeof(d->remote_addr));
+        format_peer(ci ? ci->client_addr : NULL, d->remote_addr, PEER_TEXT);
     }
     const struct endpoint_config *ep = config_match(s->opts.config, d->path);
     req->ep = ep;

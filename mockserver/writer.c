@@ -134,17 +134,14 @@ static void process(writer *w, struct writer_job *batch)
         w->on_done(w->arg);
 
     /* checkpoint work comes after the batch's answers are on their way */
+    bool restarted = false, tailed = false;
+    int tail_gap = 0;
     if (w->ckpt_store) {
         int frames = store_wal_frames(w->store);
-        bool restarted = frames < w->last_frames;
+        restarted = frames < w->last_frames;
         if (restarted)
             w->wal_gen++; /* the WAL started over */
         w->last_frames = frames;
-        if (restarted) {
-            pthread_mutex_lock(&w->stats_lock);
-            w->stats.wal_restarts++;
-            pthread_mutex_unlock(&w->stats_lock);
-        }
         uint64_t progress = atomic_load(&w->ckpt_progress);
         int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
         if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
@@ -156,13 +153,8 @@ static void process(writer *w, struct writer_job *batch)
              * up every delivery for 10-20 ms: so counts are tagged with their generation.) */
             struct wh_error cerr;
             store_checkpoint(w->store, NULL, &cerr);
-            int gap = frames - copied;
-            pthread_mutex_lock(&w->stats_lock);
-            if (!w->stats.tail_checkpoints++ || gap < w->stats.tail_gap_min)
-                w->stats.tail_gap_min = gap;
-            if (gap > w->stats.tail_gap_max)
-                w->stats.tail_gap_max = gap;
-            pthread_mutex_unlock(&w->stats_lock);
+            tailed = true;
+            tail_gap = frames - copied;
         } else if (frames >= CHECKPOINT_FRAMES) {
             pthread_mutex_lock(&w->lock);
             if (!w->ckpt_wanted) {
@@ -179,6 +171,13 @@ static void process(writer *w, struct writer_job *batch)
     w->stats.jobs += n;
     w->stats.failed_jobs += failed;
     w->stats.batch_hist[bucket(n)]++;
+    w->stats.wal_restarts += restarted;
+    if (tailed) {
+        if (!w->stats.tail_checkpoints++ || tail_gap < w->stats.tail_gap_min)
+            w->stats.tail_gap_min = tail_gap;
+        if (tail_gap > w->stats.tail_gap_max)
+            w->stats.tail_gap_max = tail_gap;
+    }
     pthread_mutex_unlock(&w->stats_lock);
 }
 
