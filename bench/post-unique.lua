@@ -31,6 +31,9 @@ function init(args)
    if path == nil or path == "" then
       path = os.getenv("WEBHOOKY_BENCH_BODY")
    end
+   if path == nil or path == "" then
+      error("post-unique.lua: no body file (pass it after '--' or set WEBHOOKY_BENCH_BODY)")
+   end
    local body = slurp(path)
    -- the body is a JSON object: keep what follows its opening brace
    rest = string.sub(body, 2)
