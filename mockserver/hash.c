@@ -39,9 +39,12 @@ static uint64_t load_le(const unsigned char *p, size_t n)
     return m;
 }
 
+/* What an empty input points at, so that no offset is ever added to a null pointer. */
+static const unsigned char no_bytes[1];
+
 uint64_t hash_siphash24(const uint64_t k[2], const void *data, size_t len)
 {
-    const unsigned char *p = data;
+    const unsigned char *p = len ? data : no_bytes;
     uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
     uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
     size_t i = 0;
@@ -91,7 +94,7 @@ static const uint64_t K[6] = {0x243f6a8885a308d3ull, 0x13198a2e03707345ull,
 
 void hash_digest128(const void *data, size_t len, uint64_t seed, uint64_t out[2])
 {
-    const unsigned char *p = data;
+    const unsigned char *p = len ? data : no_bytes;
     /* two lanes over every 16-byte block, each chained on its own state: 128 bits out, and
      * the two multiplications per block run side by side */
     uint64_t a = seed ^ K[0], b = ~seed ^ K[1];

@@ -3,7 +3,7 @@
  * hash_fnv1a64 for small keys in tables of trusted size; hash_siphash24 where a client chooses
  * the keys (keyed, so collisions cannot be planned); hash_digest128 to name a whole body
  * cheaply (a 1 KiB body in about 0.2 us; SHA-256 through OpenSSL took 0.8 us). None of them
- * is a signature or a MAC. */
+ * is a signature or a MAC. data may be NULL when len is 0. */
 #ifndef WEBHOOKY_HASH_H
 #define WEBHOOKY_HASH_H
 

@@ -12,6 +12,11 @@
 /* The writer finishes a checkpoint itself when at most this many frames are left to copy
  * (about 1 MiB, well under a millisecond), so that the WAL can start over. */
 #define CHECKPOINT_TAIL 256
+/* When the checkpointer falls this far behind (about 48 MiB of WAL: it got too little CPU, or
+ * a long read kept it from finishing), the writer waits for its round to end and copies the
+ * rest itself, holding up deliveries for that long (tens of ms), rather than let the WAL grow
+ * without bound. */
+#define CHECKPOINT_LIMIT (3 * CHECKPOINT_FRAMES)
 
 struct writer {
     store *store;
@@ -34,6 +39,8 @@ struct writer {
     store *ckpt_store;
     pthread_t ckpt_thread;
     bool ckpt_wanted, ckpt_stop; /* guarded by lock */
+    bool ckpt_running;           /* a checkpoint round is going on; guarded by lock */
+    pthread_cond_t ckpt_done;    /* signalled when a round ends */
     uint32_t ckpt_gen;           /* the WAL generation the request is for; guarded by lock */
     /* what the checkpointer last reported: (WAL generation << 32) | frames it had copied */
     atomic_uint_fast64_t ckpt_progress;
@@ -54,6 +61,7 @@ static void *checkpointer_main(void *arg)
         if (w->ckpt_stop)
             break;
         w->ckpt_wanted = false;
+        w->ckpt_running = true;
         uint64_t gen = w->ckpt_gen;
         pthread_mutex_unlock(&w->lock);
         struct wh_error err;
@@ -62,6 +70,8 @@ static void *checkpointer_main(void *arg)
         if (store_checkpoint(w->ckpt_store, &done, &err) == 0 && done >= 0)
             atomic_store(&w->ckpt_progress, gen << 32 | (uint32_t)done);
         pthread_mutex_lock(&w->lock);
+        w->ckpt_running = false;
+        pthread_cond_broadcast(&w->ckpt_done);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -134,7 +144,7 @@ static void process(writer *w, struct writer_job *batch)
         w->on_done(w->arg);
 
     /* checkpoint work comes after the batch's answers are on their way */
-    bool restarted = false, tailed = false;
+    bool restarted = false, tailed = false, forced = false;
     int tail_gap = 0;
     if (w->ckpt_store) {
         int frames = store_wal_frames(w->store);
@@ -144,7 +154,18 @@ static void process(writer *w, struct writer_job *batch)
         w->last_frames = frames;
         uint64_t progress = atomic_load(&w->ckpt_progress);
         int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
-        if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
+        if (frames >= CHECKPOINT_LIMIT) {
+            /* the checkpointer cannot keep up: wait for its round (a checkpoint of our own
+             * would only find its lock taken), then copy the rest here */
+            pthread_mutex_lock(&w->lock);
+            w->ckpt_wanted = false;
+            while (w->ckpt_running)
+                pthread_cond_wait(&w->ckpt_done, &w->lock);
+            pthread_mutex_unlock(&w->lock);
+            struct wh_error cerr;
+            store_checkpoint(w->store, NULL, &cerr);
+            forced = true;
+        } else if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
             /* Under steady load a background checkpoint never quite reaches the end of the
              * WAL, and the WAL can only start over once one has. When the checkpointer is
              * close behind, the writer copies the short rest between two batches, so the next
@@ -172,6 +193,7 @@ static void process(writer *w, struct writer_job *batch)
     w->stats.failed_jobs += failed;
     w->stats.batch_hist[bucket(n)]++;
     w->stats.wal_restarts += restarted;
+    w->stats.limit_checkpoints += forced;
     if (tailed) {
         if (!w->stats.tail_checkpoints++ || tail_gap < w->stats.tail_gap_min)
             w->stats.tail_gap_min = tail_gap;
@@ -212,6 +234,7 @@ static void free_writer(writer *w)
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->idle);
     pthread_cond_destroy(&w->ckpt_wake);
+    pthread_cond_destroy(&w->ckpt_done);
     store_close(w->ckpt_store);
     store_close(w->store);
     free(w);
@@ -230,8 +253,11 @@ int writer_create(const char *path, int store_flags, writer_commit_fn on_commit,
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->idle, NULL);
     pthread_cond_init(&w->ckpt_wake, NULL);
+    pthread_cond_init(&w->ckpt_done, NULL);
     bool memory = strncmp(path, "file:", 5) == 0 && strstr(path, "mode=memory");
     int64_t last = 0;
+    bool no_checkpointer = store_flags & WRITER_NO_CHECKPOINTER;
+    store_flags &= ~WRITER_NO_CHECKPOINTER;
     int r = store_open(path, store_flags | STORE_CREATE | (memory ? 0 : STORE_MANUAL_CHECKPOINT),
                        &w->store, err);
     if (r == 0)
@@ -247,7 +273,8 @@ int writer_create(const char *path, int store_flags, writer_commit_fn on_commit,
         free_writer(w);
         return wh_error_set(err, -r, "cannot start the writer thread");
     }
-    if (w->ckpt_store && (r = pthread_create(&w->ckpt_thread, NULL, checkpointer_main, w)) != 0) {
+    if (w->ckpt_store && !no_checkpointer &&
+        (r = pthread_create(&w->ckpt_thread, NULL, checkpointer_main, w)) != 0) {
         writer_destroy(w);
         return wh_error_set(err, -r, "cannot start the checkpoint thread");
     }

@@ -55,11 +55,16 @@ struct writer_stats {
     uint64_t batch_hist[8]; /* commits with batch size 1, 2-3, 4-7, ..., 64-127, >= 128 */
     uint64_t wal_restarts;  /* times the WAL started over after a complete checkpoint */
     uint64_t tail_checkpoints; /* checkpoints the writer ran itself, to finish the WAL */
+    uint64_t limit_checkpoints; /* ... because the checkpointer had fallen too far behind */
     int tail_gap_min, tail_gap_max; /* WAL frames left for those to copy: least and most */
 };
 
+/* For writer_create, beside the store flags: start no checkpointer thread, so that only the
+ * writer's own checkpoints keep the WAL in bounds (for tests of that backstop). */
+#define WRITER_NO_CHECKPOINTER (1 << 16)
+
 /* Open (creating when needed) the database at path and start the writer on it. store_flags
- * are passed to store_open (STORE_SYNC_FULL). For a file database the writer also runs a
+ * are passed to store_open (STORE_SYNC_FULL), WRITER_NO_CHECKPOINTER aside. For a file database the writer also runs a
  * checkpointer thread with a connection of its own, so copying the WAL back into the file
  * never holds up a commit. on_commit may be NULL. */
 int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
