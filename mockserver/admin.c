@@ -171,9 +171,7 @@ static enum MHD_Result unauthorized(struct request *req)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"webhooky\"");
-    enum MHD_Result r = MHD_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return server_queue_response(req->conn, MHD_HTTP_UNAUTHORIZED, resp);
 }
 
 static enum MHD_Result method_not_allowed(struct request *req, const char *allow)
@@ -185,9 +183,7 @@ static enum MHD_Result method_not_allowed(struct request *req, const char *allow
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result r = MHD_queue_response(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return server_queue_response(req->conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 }
 
 /* Parse the filter arguments; on error the response is queued and false returned. */
@@ -239,13 +235,17 @@ static enum MHD_Result list_now(server *s, struct request *req, const struct del
                                                          (json_int_t)last));
 }
 
+/* list_now on req->wait.filter, on a reader thread (server_offload) */
+static enum MHD_Result list_route(server *s, struct request *req)
+{
+    return list_now(s, req, &req->wait.filter);
+}
+
 static enum MHD_Result list_deliveries(server *s, struct request *req)
 {
     struct waiter *w = &req->wait;
-    if (req->state == RS_READY) {
-        req->state = RS_ANSWERED;
-        return list_now(s, req, &w->filter);
-    }
+    if (req->state == RS_READY) /* a long-poll's wait, or the read, is over */
+        return server_offload(s, req, list_route);
     static const char *const known[] = {"endpoint", "method",  "since_id",  "limit",
                                         "order",    "wait_ms", "min_count", "event",
                                         "signature", "schema", "q", "before_id", NULL};
@@ -269,10 +269,8 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
         return server_respond_error(req->conn, 400,
                                     "min_count must be a whole number from 1 to 1000000, not "
                                     "'%.64s'", v);
-    if (wait_ms == 0) {
-        req->state = RS_ANSWERED;
-        return list_now(s, req, &w->filter);
-    }
+    if (wait_ms == 0)
+        return server_offload(s, req, list_route);
 
     /* Register first, then count what is stored up to the id seen at registration; commits
      * after that id are counted by the hook, so nothing is missed or counted twice. */
@@ -280,8 +278,7 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
     pthread_mutex_lock(&s->wait_lock);
     if (s->stopping) {
         pthread_mutex_unlock(&s->wait_lock);
-        req->state = RS_ANSWERED;
-        return list_now(s, req, &w->filter);
+        return server_offload(s, req, list_route);
     }
     int64_t upto = s->committed_last;
     w->state = WAIT_COUNTING;
@@ -313,10 +310,11 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
         unlink_waiter(s, w);
         w->state = WAIT_DONE;
         pthread_mutex_unlock(&s->wait_lock);
-        req->state = RS_ANSWERED;
-        if (r < 0)
+        if (r < 0) {
+            req->state = RS_ANSWERED;
             return server_respond_error(req->conn, 500, "%s", err.msg);
-        return list_now(s, req, &w->filter);
+        }
+        return server_offload(s, req, list_route);
     }
     w->need = min_count - have;
     w->state = WAIT_PENDING;
@@ -388,8 +386,7 @@ static enum MHD_Result get_one(server *s, struct request *req, int64_t id, bool 
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (d->truncated)
         MHD_add_response_header(resp, "X-Webhooky-Truncated", "true");
-    ret = MHD_queue_response(req->conn, 200, resp);
-    MHD_destroy_response(resp);
+    ret = server_queue_response(req->conn, 200, resp);
     delivery_destroy(d);
     return ret;
 }

@@ -123,7 +123,7 @@ enum MHD_Result admin_script_route(server *s, struct request *req, const char *m
     if (strcmp(api, "/messages") == 0) {
         if (!get)
             return admin_method_not_allowed(req, "GET");
-        return list_messages(s, req);
+        return server_offload(s, req, list_messages); /* reads every attempt */
     }
     if (strcmp(api, "/endpoints") == 0) {
         if (!get)

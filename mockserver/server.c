@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,8 @@
 #define MESSAGES_KEPT 32768
 /* Per-connection memory for the request line and headers (MHD answers 431 beyond it). */
 #define CONNECTION_MEMORY (16u * 1024u)
+/* Threads that run the admin API's reads (server_offload). */
+#define READER_THREADS 2
 
 void server_options_init(struct server_options *o)
 {
@@ -61,6 +64,25 @@ static int64_t wall_us(void)
 
 /* ---- responses ---- */
 
+/* The offloaded request whose route the calling reader thread is running (server_offload). */
+static _Thread_local struct request *offloaded;
+
+enum MHD_Result server_queue_response(struct MHD_Connection *conn, unsigned status,
+                                      struct MHD_Response *resp)
+{
+    struct request *req = offloaded;
+    if (req && req->conn == conn) {
+        if (req->read_resp)
+            MHD_destroy_response(req->read_resp);
+        req->read_resp = resp;
+        req->read_status = status;
+        return MHD_YES;
+    }
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
 enum MHD_Result server_respond(struct MHD_Connection *conn, unsigned status,
                                const char *content_type, const void *data, size_t len)
 {
@@ -70,9 +92,7 @@ enum MHD_Result server_respond(struct MHD_Connection *conn, unsigned status,
         return MHD_NO;
     if (content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return server_queue_response(conn, status, resp);
 }
 
 enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v)
@@ -98,9 +118,7 @@ enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    enum MHD_Result r = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return server_queue_response(conn, status, resp);
 }
 
 enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned status,
@@ -145,6 +163,58 @@ void server_reader_release(server *s, store *st)
     s->pool_free[s->pool_n_free++] = st;
     pthread_cond_signal(&s->pool_cond);
     pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* ---- admin reads on the reader threads ---- */
+
+static void run_read(struct reader_job *job)
+{
+    struct request *req =
+        (struct request *)(void *)((char *)job - offsetof(struct request, read_job));
+    offloaded = req;
+    req->read_route(req->srv, req);
+    offloaded = NULL;
+    if (!req->read_resp) {
+        /* the route gave up without an answer (out of memory) */
+        static const char oom[] = "{\"error\":\"out of memory\"}\n";
+        req->read_resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)(uintptr_t)oom,
+                                                         MHD_RESPMEM_PERSISTENT);
+        req->read_status = 500;
+    }
+    req->state = RS_READY;
+    MHD_resume_connection(req->conn); /* the last touch: it may be answered and gone after */
+}
+
+enum MHD_Result server_offload(server *s, struct request *req,
+                               enum MHD_Result (*route)(server *s, struct request *req))
+{
+    if (offloaded == req)
+        return route(s, req); /* already on a reader thread */
+    if (req->read_resp) {
+        /* resumed: the read is done */
+        struct MHD_Response *resp = req->read_resp;
+        req->read_resp = NULL;
+        req->state = RS_ANSWERED;
+        enum MHD_Result r = MHD_queue_response(req->conn, req->read_status, resp);
+        MHD_destroy_response(resp);
+        return r;
+    }
+    req->read_route = route;
+    req->read_job.run = run_read;
+    req->state = RS_PARKED;
+    MHD_suspend_connection(req->conn);
+    if (readers_submit(s->readers, &req->read_job) < 0) {
+        /* shutting down: answered 503 when the handler runs again */
+        static const char gone[] = "{\"error\":\"the receiver is stopping\"}\n";
+        req->read_resp = MHD_create_response_from_buffer(
+            sizeof(gone) - 1, (void *)(uintptr_t)gone, MHD_RESPMEM_PERSISTENT);
+        req->read_status = 503;
+        req->state = RS_READY;
+        MHD_resume_connection(req->conn);
+        if (!req->read_resp)
+            return MHD_NO;
+    }
+    return MHD_YES;
 }
 
 /* ---- access log ---- */
@@ -315,6 +385,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     else
         respond_request_done(s, req);
     buf_finish(&req->admin_body);
+    if (req->read_resp)
+        MHD_destroy_response(req->read_resp);
     delivery_destroy(req->d);
     free(req->uri);
     free(req);
@@ -1046,7 +1118,7 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     pthread_cond_init(&s->inflight_cond, NULL);
     pthread_mutex_init(&s->act_lock, NULL);
     unsigned threads = opts->threads ? opts->threads : default_threads();
-    s->pool_max = threads + 2;
+    s->pool_max = threads + READER_THREADS + 2;
     int r = 0;
     if (!(s->pool_free = calloc(s->pool_max, sizeof(*s->pool_free)))) {
         r = wh_error_set(err, -ENOMEM, "out of memory");
@@ -1105,7 +1177,8 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
     for (unsigned i = 0; i < threads; i++)
         pthread_mutex_init(&s->relays[i].lock, NULL);
     writer_on_batch_done(s->writer, batch_done);
-    if ((r = web_create(s, &s->web, err)) < 0)
+    if ((r = web_create(s, &s->web, err)) < 0 ||
+        (r = readers_create(READER_THREADS, &s->readers, err)) < 0)
         goto fail;
     if ((r = bind_listen(s, err)) < 0)
         goto fail;
@@ -1214,14 +1287,19 @@ void server_stop(server *s)
         pthread_mutex_unlock(&s->inflight_lock);
         admin_wake_all(s);
         respond_stop_all(s);
-        /* nothing parked in the writer may be resumed after the daemon is gone */
+        /* nothing parked in the writer or a reader may be resumed after the daemon is gone */
         writer_seal(s->writer);
         writer_flush(s->writer);
+        if (s->readers) {
+            readers_seal(s->readers);
+            readers_flush(s->readers);
+        }
         MHD_stop_daemon(s->mhd);
     }
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     writer_destroy(s->writer);
+    readers_destroy(s->readers);
     for (unsigned i = 0; s->relays && i < s->n_relays; i++)
         pthread_mutex_destroy(&s->relays[i].lock);
     free(s->relays);

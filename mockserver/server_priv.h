@@ -10,6 +10,7 @@
 #include "delivery.h"
 #include "filter.h"
 #include "metrics.h"
+#include "readers.h"
 #include "script.h"
 #include "server.h"
 #include "store.h"
@@ -90,6 +91,12 @@ struct request {
     uint64_t admin_body_len;
     struct waiter wait;
     struct web_req *web;     /* owned; an event stream, export or replay (web.c) */
+
+    /* an admin read run by the reader threads (server_offload) */
+    struct reader_job read_job;
+    enum MHD_Result (*read_route)(server *s, struct request *req);
+    struct MHD_Response *read_resp; /* owned: its answer, until queued */
+    unsigned read_status;
 };
 
 struct server {
@@ -140,6 +147,7 @@ struct server {
     struct request *acting;
     bool acts_stopped; /* shutting down: scripted waits are skipped */
     struct web *web; /* the inspection page's event streams and replays (web.c) */
+    readers *readers; /* run the admin API's reads (server_offload) */
 };
 
 /* Borrow a reader store for the calling thread; -errno on failure. */
@@ -154,6 +162,18 @@ enum MHD_Result server_respond_error(struct MHD_Connection *conn, unsigned statu
                                      const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Respond with a JSON value (stolen). */
 enum MHD_Result server_respond_json(struct MHD_Connection *conn, unsigned status, json_t *v);
+/* Queue resp and drop the caller's reference to it (on a reader thread, keep it as the
+ * offloaded request's answer). Every admin answer goes through here. */
+enum MHD_Result server_queue_response(struct MHD_Connection *conn, unsigned status,
+                                      struct MHD_Response *resp);
+
+/* Run route (a read of the store that may take long) on a reader thread, not on this HTTP
+ * thread: the connection is parked meanwhile, and the next call, after the resume, queues what
+ * route answered. Call it from the handler each time the request reaches that route; req->state
+ * is RS_PARKED while the read runs and RS_ANSWERED once its answer is queued. route must not
+ * park the connection itself. */
+enum MHD_Result server_offload(server *s, struct request *req,
+                               enum MHD_Result (*route)(server *s, struct request *req));
 
 /* The connection's socket (-1 when unknown). */
 int server_conn_fd(struct MHD_Connection *conn);

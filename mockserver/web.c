@@ -132,9 +132,7 @@ static enum MHD_Result queue(struct request *req, unsigned status, struct MHD_Re
     req->state = RS_ANSWERED;
     if (!resp)
         return MHD_NO;
-    enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
-    MHD_destroy_response(resp);
-    return r;
+    return server_queue_response(req->conn, status, resp);
 }
 
 static enum MHD_Result error(struct request *req, unsigned status, const char *fmt, ...)
@@ -774,7 +772,7 @@ bool web_handle(server *s, struct request *req, const char *method, const char *
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
             *ret = not_allowed(req, "GET");
         else
-            *ret = summaries(s, req);
+            *ret = server_offload(s, req, summaries); /* a count can take long */
         return true;
     }
     if (strcmp(api, "/session") == 0) {

@@ -1,0 +1,122 @@
+/* Admin reads run off the HTTP threads: a query that takes long on a large database (here the
+ * messages view over 131 072 attempts) must not hold up deliveries, even with one HTTP thread. */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Copy every row of the deliveries table onto its end, doublings times (ids are new). */
+static void grow(const char *db, int doublings)
+{
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(h, "PRAGMA table_info(deliveries)", -1, &st, NULL),
+                     SQLITE_OK);
+    char cols[4096] = "";
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        if (strcmp(name, "id") == 0)
+            continue;
+        if (cols[0])
+            strcat(cols, ",");
+        ck_assert_uint_lt(strlen(cols) + strlen(name) + 2, sizeof(cols));
+        strcat(cols, name);
+    }
+    sqlite3_finalize(st);
+    char sql[9000];
+    snprintf(sql, sizeof(sql), "INSERT INTO deliveries (%s) SELECT %s FROM deliveries", cols,
+             cols);
+    for (int i = 0; i < doublings; i++) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+        ck_assert_msg(rc == SQLITE_OK, "growing the database: %s", msg ? msg : "?");
+    }
+    sqlite3_close(h);
+}
+
+struct slow_read {
+    const struct wh_server *srv;
+    long status;
+    int64_t start_us, end_us;
+    atomic_bool done;
+};
+
+static void *slow_read_main(void *arg)
+{
+    struct slow_read *r = arg;
+    struct wh_response resp;
+    r->start_us = wh_now_us();
+    wh_request(NULL, r->srv, "GET", "/_webhooky/api/messages", NULL, NULL, 0, &resp);
+    r->end_us = wh_now_us();
+    r->status = resp.status;
+    wh_response_free(&resp);
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+START_TEST(deliveries_answered_while_a_long_read_runs)
+{
+    char *dir = wh_tmpdir();
+    char *db = wh_path(dir, "big.db");
+    const char *const args[] = {"--quiet", "--threads", "1", NULL};
+    struct wh_server srv;
+    wh_server_start(&srv, dir, db, args, NULL);
+    wh_post(&srv, "/seed", "{\"id\":\"evt_1\",\"data\":{\"name\":\"the same message, again\"}}");
+    wh_server_finish(&srv);
+    grow(db, 17); /* 131 072 attempts of one message */
+
+    wh_server_start(&srv, dir, db, args, NULL);
+    struct slow_read r = {.srv = &srv};
+    atomic_init(&r.done, false);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, &r), 0);
+    /* deliveries, one after another, for as long as the read is running */
+    CURL *h = wh_curl();
+    int answered = 0, in_window = 0;
+    int64_t worst_us = 0;
+    while (!atomic_load(&r.done)) {
+        struct wh_response d;
+        wh_request(h, &srv, "POST", "/during", NULL, "{}", 2, &d);
+        int64_t at = wh_now_us();
+        ck_assert_int_eq(d.status, 200);
+        answered++;
+        /* answered while the read was well under way (from 100 ms in) and not yet answered */
+        if (!atomic_load(&r.done) && r.start_us && at > r.start_us + 100000) {
+            in_window++;
+            if (d.elapsed_us > worst_us)
+                worst_us = d.elapsed_us;
+        }
+        wh_response_free(&d);
+    }
+    curl_easy_cleanup(h);
+    pthread_join(t, NULL);
+    int64_t read_ms = (r.end_us - r.start_us) / 1000;
+    ck_assert_int_eq(r.status, 200);
+    /* without a long enough read the test shows nothing */
+    ck_assert_msg(read_ms >= 300, "the messages view took only %lld ms; grow the database",
+                  (long long)read_ms);
+    ck_assert_msg(in_window >= 100,
+                  "only %d of %d deliveries were answered while the %lld ms read ran",
+                  in_window, answered, (long long)read_ms);
+    ck_assert_msg(worst_us < read_ms * 1000 / 2,
+                  "a delivery took %lld us while the read ran (%lld ms)", (long long)worst_us,
+                  (long long)read_ms);
+    wh_server_finish(&srv);
+    free(db);
+    wh_tmpdir_remove(dir);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("admin_reads");
+    TCase *tc = wh_tcase("admin_reads", 120);
+    tcase_add_test(tc, deliveries_answered_while_a_long_read_runs);
+    suite_add_tcase(s, tc);
+    return wh_run_suite(s);
+}
