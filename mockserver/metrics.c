@@ -222,6 +222,20 @@ int metrics_render(metrics *m, const struct writer_stats *ws, struct buf *out)
                          "# TYPE webhooky_store_commits_total counter\n"
                          "webhooky_store_commits_total %llu\n",
                     (unsigned long long)ws->commits);
+    r |= buf_printf(out,
+                    "# HELP webhooky_wal_restarts_total Times the write-ahead log started over "
+                    "after being copied back into the database.\n"
+                    "# TYPE webhooky_wal_restarts_total counter\n"
+                    "webhooky_wal_restarts_total %llu\n"
+                    "# HELP webhooky_writer_checkpoints_total Copies of the write-ahead log back "
+                    "into the database that the writer made itself: the short rest behind the "
+                    "background checkpointer (tail), or all of it once the log reached its limit "
+                    "because the checkpointer fell behind (limit; deliveries wait meanwhile).\n"
+                    "# TYPE webhooky_writer_checkpoints_total counter\n"
+                    "webhooky_writer_checkpoints_total{kind=\"tail\"} %llu\n"
+                    "webhooky_writer_checkpoints_total{kind=\"limit\"} %llu\n",
+                    (unsigned long long)ws->wal_restarts, (unsigned long long)ws->tail_checkpoints,
+                    (unsigned long long)ws->limit_checkpoints);
     r |= buf_printf(out, "# HELP webhooky_store_errors_total Deliveries that could not be stored "
                          "(answered 500).\n# TYPE webhooky_store_errors_total counter\n"
                          "webhooky_store_errors_total %llu\n",

@@ -12,11 +12,12 @@
 /* The writer finishes a checkpoint itself when at most this many frames are left to copy
  * (about 1 MiB, well under a millisecond), so that the WAL can start over. */
 #define CHECKPOINT_TAIL 256
-/* When the checkpointer falls this far behind (about 48 MiB of WAL: it got too little CPU, or
- * a long read kept it from finishing), the writer waits for its round to end and copies the
- * rest itself, holding up deliveries for that long (tens of ms), rather than let the WAL grow
- * without bound. */
-#define CHECKPOINT_LIMIT (3 * CHECKPOINT_FRAMES)
+/* When the WAL reaches this many frames (about 256 MiB) because the checkpointer keeps falling
+ * behind (on a machine short of CPU, under a sustained flood), the writer waits for its round
+ * to end and copies the rest itself, holding up deliveries for that long, rather than let the
+ * WAL grow without bound. At 48 MiB this stalled the writer for 15-25 ms several times a
+ * second under bench/run's 64 connections; at 256 MiB a 40 s flood does not reach it. */
+#define CHECKPOINT_LIMIT (16 * CHECKPOINT_FRAMES)
 
 struct writer {
     store *store;
@@ -48,6 +49,7 @@ struct writer {
      * checkpoint, and a count of frames copied means nothing for another generation */
     uint32_t wal_gen;
     int last_frames;
+    int wal_limit; /* CHECKPOINT_LIMIT, or what writer_set_wal_limit set */
     pthread_cond_t ckpt_wake;
 };
 
@@ -154,7 +156,7 @@ static void process(writer *w, struct writer_job *batch)
         w->last_frames = frames;
         uint64_t progress = atomic_load(&w->ckpt_progress);
         int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
-        if (frames >= CHECKPOINT_LIMIT) {
+        if (frames >= w->wal_limit) {
             /* the checkpointer cannot keep up: wait for its round (a checkpoint of our own
              * would only find its lock taken), then copy the rest here */
             pthread_mutex_lock(&w->lock);
@@ -248,6 +250,7 @@ int writer_create(const char *path, int store_flags, writer_commit_fn on_commit,
         return wh_error_set(err, -ENOMEM, "out of memory");
     w->on_commit = on_commit;
     w->arg = arg;
+    w->wal_limit = CHECKPOINT_LIMIT;
     pthread_mutex_init(&w->lock, NULL);
     pthread_mutex_init(&w->stats_lock, NULL);
     pthread_cond_init(&w->wake, NULL);
@@ -302,6 +305,11 @@ int writer_submit(writer *w, struct writer_job *job)
     if (was_empty)
         pthread_cond_signal(&w->wake);
     return 0;
+}
+
+void writer_set_wal_limit(writer *w, int frames)
+{
+    w->wal_limit = frames;
 }
 
 void writer_on_batch_done(writer *w, writer_done_fn fn)

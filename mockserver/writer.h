@@ -70,6 +70,11 @@ struct writer_stats {
 int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
                   writer **ret, struct wh_error *err);
 
+/* The WAL size, in frames of one page, at which the writer copies the WAL back itself when the
+ * checkpointer has fallen behind (default about 256 MiB); call before the first job (tests
+ * lower it). */
+void writer_set_wal_limit(writer *w, int frames);
+
 /* Set the batch-done hook; call before the first job is submitted. */
 void writer_on_batch_done(writer *w, writer_done_fn fn);
 

@@ -130,6 +130,9 @@ START_TEST(test_render_after_observations)
     ws.batch_hist[0] = 1; /* 1 job */
     ws.batch_hist[2] = 1; /* 4-7 jobs */
     ws.batch_hist[3] = 1; /* 8-15 jobs */
+    ws.wal_restarts = 4;
+    ws.tail_checkpoints = 3;
+    ws.limit_checkpoints = 1;
 
     char *t = render(m, &ws);
     check_syntax(t);
@@ -163,6 +166,9 @@ START_TEST(test_render_after_observations)
     ASSERT_LINE(t, "webhooky_commit_batch_size_count 3");
     ASSERT_LINE(t, "webhooky_store_commits_total 3");
     ASSERT_LINE(t, "webhooky_store_errors_total 2");
+    ASSERT_LINE(t, "webhooky_wal_restarts_total 4");
+    ASSERT_LINE(t, "webhooky_writer_checkpoints_total{kind=\"tail\"} 3");
+    ASSERT_LINE(t, "webhooky_writer_checkpoints_total{kind=\"limit\"} 1");
     free(t);
     metrics_destroy(m);
 }

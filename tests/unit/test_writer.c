@@ -204,7 +204,8 @@ enum { CKPT_JOBS = 60000, CKPT_BATCH = 40 };
 
 /* Push CKPT_JOBS deliveries of 1 KiB through a writer made with flags; return its stats and the
  * size the WAL file reached. */
-static void push_through_wal(const char *name, int flags, struct writer_stats *st, long *wal_size)
+static void push_through_wal(const char *name, int flags, int wal_limit, struct writer_stats *st,
+                             long *wal_size)
 {
     char path[128];
     db_path(path, sizeof(path), name);
@@ -214,6 +215,8 @@ static void push_through_wal(const char *name, int flags, struct writer_stats *s
     struct wh_error err = {0};
     int r = writer_create(path, flags, on_commit, &c, &w, &err);
     ck_assert_msg(r == 0, "writer_create = %d: %s", r, err.msg);
+    if (wal_limit)
+        writer_set_wal_limit(w, wal_limit);
     struct rec *recs = calloc(CKPT_BATCH, sizeof(*recs));
     ck_assert_ptr_nonnull(recs);
     char body[1024];
@@ -244,18 +247,19 @@ static void push_through_wal(const char *name, int flags, struct writer_stats *s
     ctx_finish(&c);
 }
 
-/* The writer copies the WAL back itself at 3 x 4000 frames of 4 KiB (plus a 24-byte header):
- * with one batch over that, the file stays under 48 MiB. */
+/* The WAL limit the tests set: 12 000 frames of 4 KiB (plus a 24-byte header), under
+ * 48 MiB with one batch over it. */
+#define TEST_WAL_LIMIT 12000
 #define WAL_BOUND (48L * 1024 * 1024)
 
 START_TEST(test_checkpoint_keeps_wal_short)
 {
     struct writer_stats st;
     long wal_size;
-    push_through_wal("ckpt.db", 0, &st, &wal_size);
+    push_through_wal("ckpt.db", 0, TEST_WAL_LIMIT, &st, &wal_size);
     /* about 66 MB went through the WAL: it started over and stayed short. (How often depends
      * on how much CPU the checkpointer got: on an idle machine 7-8 times, the file under 20 MB;
-     * starved, at the 48 MB limit.) */
+     * starved, at the limit the test sets.) */
     ck_assert_msg(st.wal_restarts >= 1, "the WAL never started over");
     ck_assert_msg(wal_size < WAL_BOUND, "the WAL grew to %ld bytes", wal_size);
     if (st.tail_checkpoints)
@@ -271,7 +275,7 @@ START_TEST(test_checkpoint_limit_without_checkpointer)
 {
     struct writer_stats st;
     long wal_size;
-    push_through_wal("nockpt.db", WRITER_NO_CHECKPOINTER, &st, &wal_size);
+    push_through_wal("nockpt.db", WRITER_NO_CHECKPOINTER, TEST_WAL_LIMIT, &st, &wal_size);
     ck_assert_msg(st.limit_checkpoints >= 1, "the writer never copied the WAL back itself");
     ck_assert_msg(st.wal_restarts >= 1, "the WAL never started over");
     ck_assert_msg(wal_size < WAL_BOUND, "the WAL grew to %ld bytes", wal_size);
