@@ -241,6 +241,66 @@ static enum MHD_Result list_route(server *s, struct request *req)
     return list_now(s, req, &req->wait.filter);
 }
 
+/* A long-poll, on a reader thread (server_offload): register, count what is already stored,
+ * and answer at once when that is enough; otherwise leave the connection parked for the
+ * commit hook or the timer to resume. */
+static enum MHD_Result wait_route(server *s, struct request *req)
+{
+    struct waiter *w = &req->wait;
+    /* Register first, then count what is stored up to the id seen at registration; commits
+     * after that id are counted by the hook, so nothing is missed or counted twice. */
+    w->req = req;
+    pthread_mutex_lock(&s->wait_lock);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->wait_lock);
+        return list_now(s, req, &w->filter);
+    }
+    int64_t upto = s->committed_last;
+    w->state = WAIT_COUNTING;
+    w->extra = 0;
+    w->next = s->waiters;
+    w->prev = NULL;
+    if (s->waiters)
+        s->waiters->prev = w;
+    s->waiters = w;
+    w->linked = true;
+    pthread_mutex_unlock(&s->wait_lock);
+
+    struct delivery_filter cf = w->filter;
+    cf.upto_id = upto;
+    cf.limit = w->min_count;
+    int64_t have = 0;
+    struct wh_error err;
+    store *st = NULL;
+    int r = 0;
+    /* with nothing committed yet there is nothing to count, and an upto_id of 0 would mean
+     * "no upper bound": rows committed meanwhile would be counted here and in extra */
+    if (upto > 0 && (r = server_reader_acquire(s, &st, &err)) == 0) {
+        r = store_count(st, &cf, &have, &err);
+        server_reader_release(s, st);
+    }
+    pthread_mutex_lock(&s->wait_lock);
+    have += w->extra;
+    int64_t now = timer_now_us();
+    w->deadline_us = now + w->wait_ms * 1000;
+    /* the timer is set before the waiter is pending, and both under the lock: once it is
+     * unlocked, the hook or the timer may resume the connection at any moment */
+    if (r < 0 || have >= w->min_count || s->stopping ||
+        timer_schedule(s->timers, &w->timer, waiter_next_check(w, now), waiter_timeout, w) < 0) {
+        unlink_waiter(s, w);
+        w->state = WAIT_DONE;
+        pthread_mutex_unlock(&s->wait_lock);
+        if (r < 0)
+            return server_respond_error(req->conn, 500, "%s", err.msg);
+        return list_now(s, req, &w->filter);
+    }
+    w->need = w->min_count - have;
+    w->state = WAIT_PENDING;
+    server_offload_keep_parked();
+    pthread_mutex_unlock(&s->wait_lock);
+    return MHD_YES;
+}
+
 static enum MHD_Result list_deliveries(server *s, struct request *req)
 {
     struct waiter *w = &req->wait;
@@ -271,65 +331,9 @@ static enum MHD_Result list_deliveries(server *s, struct request *req)
                                     "'%.64s'", v);
     if (wait_ms == 0)
         return server_offload(s, req, list_route);
-
-    /* Register first, then count what is stored up to the id seen at registration; commits
-     * after that id are counted by the hook, so nothing is missed or counted twice. */
-    w->req = req;
-    pthread_mutex_lock(&s->wait_lock);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->wait_lock);
-        return server_offload(s, req, list_route);
-    }
-    int64_t upto = s->committed_last;
-    w->state = WAIT_COUNTING;
-    w->extra = 0;
-    w->next = s->waiters;
-    w->prev = NULL;
-    if (s->waiters)
-        s->waiters->prev = w;
-    s->waiters = w;
-    w->linked = true;
-    pthread_mutex_unlock(&s->wait_lock);
-
-    struct delivery_filter cf = w->filter;
-    cf.upto_id = upto;
-    cf.limit = min_count;
-    int64_t have = 0;
-    struct wh_error err;
-    store *st = NULL;
-    int r = 0;
-    /* with nothing committed yet there is nothing to count, and an upto_id of 0 would mean
-     * "no upper bound": rows committed meanwhile would be counted here and in extra */
-    if (upto > 0 && (r = server_reader_acquire(s, &st, &err)) == 0) {
-        r = store_count(st, &cf, &have, &err);
-        server_reader_release(s, st);
-    }
-    pthread_mutex_lock(&s->wait_lock);
-    have += w->extra;
-    if (r < 0 || have >= min_count || s->stopping) {
-        unlink_waiter(s, w);
-        w->state = WAIT_DONE;
-        pthread_mutex_unlock(&s->wait_lock);
-        if (r < 0) {
-            req->state = RS_ANSWERED;
-            return server_respond_error(req->conn, 500, "%s", err.msg);
-        }
-        return server_offload(s, req, list_route);
-    }
-    w->need = min_count - have;
-    w->state = WAIT_PENDING;
-    req->state = RS_PARKED;
-    MHD_suspend_connection(req->conn);
-    pthread_mutex_unlock(&s->wait_lock);
-    int64_t now = timer_now_us();
-    w->deadline_us = now + wait_ms * 1000;
-    if (timer_schedule(s->timers, &w->timer, waiter_next_check(w, now), waiter_timeout, w) < 0) {
-        pthread_mutex_lock(&s->wait_lock);
-        if (w->state == WAIT_PENDING)
-            wake(s, w);
-        pthread_mutex_unlock(&s->wait_lock);
-    }
-    return MHD_YES;
+    w->wait_ms = wait_ms;
+    w->min_count = min_count;
+    return server_offload(s, req, wait_route);
 }
 
 /* The handler is called again after a resume: a parked long-poll answers now. */

@@ -66,6 +66,8 @@ static int64_t wall_us(void)
 
 /* The offloaded request whose route the calling reader thread is running (server_offload). */
 static _Thread_local struct request *offloaded;
+/* Set by server_offload_keep_parked during that route. */
+static _Thread_local bool keep_parked;
 
 enum MHD_Result server_queue_response(struct MHD_Connection *conn, unsigned status,
                                       struct MHD_Response *resp)
@@ -172,8 +174,11 @@ static void run_read(struct reader_job *job)
     struct request *req =
         (struct request *)(void *)((char *)job - offsetof(struct request, read_job));
     offloaded = req;
+    keep_parked = false;
     req->read_route(req->srv, req);
     offloaded = NULL;
+    if (keep_parked)
+        return; /* req belongs to whoever resumes it now */
     if (!req->read_resp) {
         /* the route gave up without an answer (out of memory) */
         static const char oom[] = "{\"error\":\"out of memory\"}\n";
@@ -183,6 +188,11 @@ static void run_read(struct reader_job *job)
     }
     req->state = RS_READY;
     MHD_resume_connection(req->conn); /* the last touch: it may be answered and gone after */
+}
+
+void server_offload_keep_parked(void)
+{
+    keep_parked = true;
 }
 
 enum MHD_Result server_offload(server *s, struct request *req,

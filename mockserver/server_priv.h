@@ -33,6 +33,7 @@ struct waiter {
     struct waiter *prev, *next;
     struct timer_entry timer;
     int64_t deadline_us; /* monotonic: answer by then even if too few arrived */
+    int64_t wait_ms, min_count; /* as asked */
 };
 
 /* Committed requests waiting for their libmicrohttpd thread to resume them. The writer resumes
@@ -174,6 +175,10 @@ enum MHD_Result server_queue_response(struct MHD_Connection *conn, unsigned stat
  * park the connection itself. */
 enum MHD_Result server_offload(server *s, struct request *req,
                                enum MHD_Result (*route)(server *s, struct request *req));
+/* Called by a route running on a reader thread that has handed the parked connection to
+ * someone else (a long-poll's wake-up) instead of answering: the reader leaves it parked and
+ * does not touch the request again. */
+void server_offload_keep_parked(void);
 
 /* The connection's socket (-1 when unknown). */
 int server_conn_fd(struct MHD_Connection *conn);
