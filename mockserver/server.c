@@ -169,6 +169,16 @@ void server_reader_release(server *s, store *st)
 
 /* ---- admin reads on the reader threads ---- */
 
+/* A fixed JSON answer of the admin API (text is static). NULL when out of memory. */
+static struct MHD_Response *static_json(const char *text)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    return resp;
+}
+
 static void run_read(struct reader_job *job)
 {
     struct request *req =
@@ -181,9 +191,7 @@ static void run_read(struct reader_job *job)
         return; /* req belongs to whoever resumes it now */
     if (!req->read_resp) {
         /* the route gave up without an answer (out of memory) */
-        static const char oom[] = "{\"error\":\"out of memory\"}\n";
-        req->read_resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)(uintptr_t)oom,
-                                                         MHD_RESPMEM_PERSISTENT);
+        req->read_resp = static_json("{\"error\":\"out of memory\"}\n");
         req->read_status = 500;
     }
     req->state = RS_READY;
@@ -215,9 +223,7 @@ enum MHD_Result server_offload(server *s, struct request *req,
     MHD_suspend_connection(req->conn);
     if (readers_submit(s->readers, &req->read_job) < 0) {
         /* shutting down: answered 503 when the handler runs again */
-        static const char gone[] = "{\"error\":\"the receiver is stopping\"}\n";
-        req->read_resp = MHD_create_response_from_buffer(
-            sizeof(gone) - 1, (void *)(uintptr_t)gone, MHD_RESPMEM_PERSISTENT);
+        req->read_resp = static_json("{\"error\":\"the receiver is stopping\"}\n");
         req->read_status = 503;
         req->state = RS_READY;
         MHD_resume_connection(req->conn);
