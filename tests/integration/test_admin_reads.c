@@ -1,5 +1,6 @@
-/* Admin reads run off the HTTP threads: a query that takes long on a large database (here the
- * messages view over 131 072 attempts) must not hold up deliveries, even with one HTTP thread. */
+/* Admin reads run off the HTTP threads: a query that takes long on a large database (the
+ * messages view over 131 072 attempts, a long-poll's first count through every body) must not
+ * hold up deliveries, even with one HTTP thread. */
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
@@ -41,6 +42,7 @@ static void grow(const char *db, int doublings)
 
 struct slow_read {
     const struct wh_server *srv;
+    const char *path;
     long status;
     int64_t start_us, end_us;
     atomic_bool done;
@@ -51,7 +53,7 @@ static void *slow_read_main(void *arg)
     struct slow_read *r = arg;
     struct wh_response resp;
     r->start_us = wh_now_us();
-    wh_request(NULL, r->srv, "GET", "/_webhooky/api/messages", NULL, NULL, 0, &resp);
+    wh_request(NULL, r->srv, "GET", r->path, NULL, NULL, 0, &resp);
     r->end_us = wh_now_us();
     r->status = resp.status;
     wh_response_free(&resp);
@@ -59,19 +61,30 @@ static void *slow_read_main(void *arg)
     return NULL;
 }
 
+static const char *const one_thread[] = {"--quiet", "--threads", "1", NULL};
+
+/* A database of 131 072 copies of one delivery with a 1 KiB body; returns its path in dir. */
+static char *big_database(const char *dir)
+{
+    char *db = wh_path(dir, "big.db");
+    struct wh_server srv;
+    wh_server_start(&srv, dir, db, one_thread, NULL);
+    char body[1100];
+    snprintf(body, sizeof(body), "{\"id\":\"evt_1\",\"data\":{\"pad\":\"%01000d\"}}", 0);
+    wh_post(&srv, "/seed", body);
+    wh_server_finish(&srv);
+    grow(db, 17);
+    return db;
+}
+
 START_TEST(deliveries_answered_while_a_long_read_runs)
 {
     char *dir = wh_tmpdir();
-    char *db = wh_path(dir, "big.db");
-    const char *const args[] = {"--quiet", "--threads", "1", NULL};
+    char *db = big_database(dir);
+    const char *const *args = one_thread;
     struct wh_server srv;
     wh_server_start(&srv, dir, db, args, NULL);
-    wh_post(&srv, "/seed", "{\"id\":\"evt_1\",\"data\":{\"name\":\"the same message, again\"}}");
-    wh_server_finish(&srv);
-    grow(db, 17); /* 131 072 attempts of one message */
-
-    wh_server_start(&srv, dir, db, args, NULL);
-    struct slow_read r = {.srv = &srv};
+    struct slow_read r = {.srv = &srv, .path = "/_webhooky/api/messages"};
     atomic_init(&r.done, false);
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, &r), 0);
@@ -112,11 +125,58 @@ START_TEST(deliveries_answered_while_a_long_read_runs)
 }
 END_TEST
 
+/* A long-poll first counts what is stored; with a body search that matches nothing the count
+ * reads every body. Deliveries sent meanwhile must not wait for it. */
+START_TEST(deliveries_answered_while_a_long_poll_counts)
+{
+    char *dir = wh_tmpdir();
+    char *db = big_database(dir);
+    struct wh_server srv;
+    wh_server_start(&srv, dir, db, one_thread, NULL);
+    /* what one pass through every body costs here, alone */
+    int64_t t0 = wh_now_us();
+    json_t *v = wh_api(&srv, 200, "/_webhooky/api/deliveries?q=zz-no-match&limit=1");
+    int64_t scan_us = wh_now_us() - t0;
+    json_decref(v);
+    ck_assert_msg(scan_us >= 100000, "a pass through every body took only %lld us; grow the "
+                  "database", (long long)scan_us);
+
+    struct slow_read r = {.srv = &srv,
+                          .path = "/_webhooky/api/deliveries?q=zz-no-match&wait_ms=1000"};
+    atomic_init(&r.done, false);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, &r), 0);
+    CURL *h = wh_curl();
+    int answered = 0;
+    int64_t worst_us = 0;
+    while (!atomic_load(&r.done)) {
+        struct wh_response d;
+        wh_request(h, &srv, "POST", "/during", NULL, "{}", 2, &d);
+        ck_assert_int_eq(d.status, 200);
+        answered++;
+        if (d.elapsed_us > worst_us)
+            worst_us = d.elapsed_us;
+        wh_response_free(&d);
+    }
+    curl_easy_cleanup(h);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r.status, 200);
+    /* on the HTTP thread, the count would hold one of them up for about a whole pass */
+    ck_assert_msg(worst_us < scan_us / 2,
+                  "a delivery took %lld us while the long-poll counted (a pass: %lld us; %d sent)",
+                  (long long)worst_us, (long long)scan_us, answered);
+    wh_server_finish(&srv);
+    free(db);
+    wh_tmpdir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("admin_reads");
     TCase *tc = wh_tcase("admin_reads", 120);
     tcase_add_test(tc, deliveries_answered_while_a_long_read_runs);
+    tcase_add_test(tc, deliveries_answered_while_a_long_poll_counts);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
