@@ -105,6 +105,56 @@ static int run_job(writer *w, struct writer_job *j)
     return j->rc;
 }
 
+/* What one batch's checkpoint step did, for the stats. */
+struct checkpoint_step {
+    bool restarted; /* the WAL had started over since the last batch */
+    bool tailed;    /* the writer copied the rest behind the checkpointer */
+    bool forced;    /* the WAL was at its limit: the writer copied it back */
+    int tail_gap;   /* frames left for the tail copy */
+};
+
+/* After a batch (writer thread, file databases only): keep the WAL short. */
+static void checkpoint_step(writer *w, struct checkpoint_step *cs)
+{
+    int frames = store_wal_frames(w->store);
+    cs->restarted = frames < w->last_frames;
+    if (cs->restarted)
+        w->wal_gen++; /* the WAL started over */
+    w->last_frames = frames;
+    uint64_t progress = atomic_load(&w->ckpt_progress);
+    int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
+    struct wh_error cerr;
+    if (frames >= w->wal_limit) {
+        /* the checkpointer cannot keep up: wait for its round (a checkpoint of our own would
+         * only find its lock taken), then copy the rest here */
+        pthread_mutex_lock(&w->lock);
+        w->ckpt_wanted = false;
+        while (w->ckpt_running)
+            pthread_cond_wait(&w->ckpt_done, &w->lock);
+        pthread_mutex_unlock(&w->lock);
+        store_checkpoint(w->store, NULL, &cerr);
+        cs->forced = true;
+    } else if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
+        /* Under steady load a background checkpoint never quite reaches the end of the WAL,
+         * and the WAL can only start over once one has. When the checkpointer is close behind,
+         * the writer copies the short rest between two batches, so the next commit rewinds the
+         * WAL instead of growing the file for ever. (A count from an earlier generation of the
+         * WAL would make it copy the whole WAL itself, holding up every delivery for 10-20 ms:
+         * so counts are tagged with their generation.) */
+        store_checkpoint(w->store, NULL, &cerr);
+        cs->tailed = true;
+        cs->tail_gap = frames - copied;
+    } else if (frames >= CHECKPOINT_FRAMES) {
+        pthread_mutex_lock(&w->lock);
+        if (!w->ckpt_wanted) {
+            w->ckpt_wanted = true;
+            w->ckpt_gen = w->wal_gen;
+            pthread_cond_signal(&w->ckpt_wake);
+        }
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
 static void process(writer *w, struct writer_job *batch)
 {
     struct wh_error err;
@@ -146,61 +196,22 @@ static void process(writer *w, struct writer_job *batch)
         w->on_done(w->arg);
 
     /* checkpoint work comes after the batch's answers are on their way */
-    bool restarted = false, tailed = false, forced = false;
-    int tail_gap = 0;
-    if (w->ckpt_store) {
-        int frames = store_wal_frames(w->store);
-        restarted = frames < w->last_frames;
-        if (restarted)
-            w->wal_gen++; /* the WAL started over */
-        w->last_frames = frames;
-        uint64_t progress = atomic_load(&w->ckpt_progress);
-        int copied = (uint32_t)(progress >> 32) == w->wal_gen ? (int)(uint32_t)progress : 0;
-        if (frames >= w->wal_limit) {
-            /* the checkpointer cannot keep up: wait for its round (a checkpoint of our own
-             * would only find its lock taken), then copy the rest here */
-            pthread_mutex_lock(&w->lock);
-            w->ckpt_wanted = false;
-            while (w->ckpt_running)
-                pthread_cond_wait(&w->ckpt_done, &w->lock);
-            pthread_mutex_unlock(&w->lock);
-            struct wh_error cerr;
-            store_checkpoint(w->store, NULL, &cerr);
-            forced = true;
-        } else if (frames >= CHECKPOINT_FRAMES && copied > 0 && frames - copied <= CHECKPOINT_TAIL) {
-            /* Under steady load a background checkpoint never quite reaches the end of the
-             * WAL, and the WAL can only start over once one has. When the checkpointer is
-             * close behind, the writer copies the short rest between two batches, so the next
-             * commit rewinds the WAL instead of growing the file for ever. (A count from an
-             * earlier generation of the WAL would make it copy the whole WAL itself, holding
-             * up every delivery for 10-20 ms: so counts are tagged with their generation.) */
-            struct wh_error cerr;
-            store_checkpoint(w->store, NULL, &cerr);
-            tailed = true;
-            tail_gap = frames - copied;
-        } else if (frames >= CHECKPOINT_FRAMES) {
-            pthread_mutex_lock(&w->lock);
-            if (!w->ckpt_wanted) {
-                w->ckpt_wanted = true;
-                w->ckpt_gen = w->wal_gen;
-                pthread_cond_signal(&w->ckpt_wake);
-            }
-            pthread_mutex_unlock(&w->lock);
-        }
-    }
+    struct checkpoint_step cs = {0};
+    if (w->ckpt_store)
+        checkpoint_step(w, &cs);
 
     pthread_mutex_lock(&w->stats_lock);
     w->stats.commits += r == 0;
     w->stats.jobs += n;
     w->stats.failed_jobs += failed;
     w->stats.batch_hist[bucket(n)]++;
-    w->stats.wal_restarts += restarted;
-    w->stats.limit_checkpoints += forced;
-    if (tailed) {
-        if (!w->stats.tail_checkpoints++ || tail_gap < w->stats.tail_gap_min)
-            w->stats.tail_gap_min = tail_gap;
-        if (tail_gap > w->stats.tail_gap_max)
-            w->stats.tail_gap_max = tail_gap;
+    w->stats.wal_restarts += cs.restarted;
+    w->stats.limit_checkpoints += cs.forced;
+    if (cs.tailed) {
+        if (!w->stats.tail_checkpoints++ || cs.tail_gap < w->stats.tail_gap_min)
+            w->stats.tail_gap_min = cs.tail_gap;
+        if (cs.tail_gap > w->stats.tail_gap_max)
+            w->stats.tail_gap_max = cs.tail_gap;
     }
     pthread_mutex_unlock(&w->stats_lock);
 }

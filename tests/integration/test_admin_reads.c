@@ -77,48 +77,61 @@ static char *big_database(const char *dir)
     return db;
 }
 
-START_TEST(deliveries_answered_while_a_long_read_runs)
+/* Deliveries sent one after another on one connection while a slow read runs. */
+struct during {
+    int answered;
+    int in_window;        /* answered 100 ms or more into the read, before its answer */
+    int64_t worst_window_us; /* the slowest of those */
+    int64_t worst_us;     /* the slowest of all */
+};
+
+/* Start r's read on a thread and send deliveries until it is answered. */
+static void deliver_during(const struct wh_server *srv, struct slow_read *r, struct during *out)
 {
-    char *dir = wh_tmpdir();
-    char *db = big_database(dir);
-    const char *const *args = one_thread;
-    struct wh_server srv;
-    wh_server_start(&srv, dir, db, args, NULL);
-    struct slow_read r = {.srv = &srv, .path = "/_webhooky/api/messages"};
-    atomic_init(&r.done, false);
+    memset(out, 0, sizeof(*out));
+    atomic_init(&r->done, false);
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, &r), 0);
-    /* deliveries, one after another, for as long as the read is running */
+    ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, r), 0);
     CURL *h = wh_curl();
-    int answered = 0, in_window = 0;
-    int64_t worst_us = 0;
-    while (!atomic_load(&r.done)) {
+    while (!atomic_load(&r->done)) {
         struct wh_response d;
-        wh_request(h, &srv, "POST", "/during", NULL, "{}", 2, &d);
+        wh_request(h, srv, "POST", "/during", NULL, "{}", 2, &d);
         int64_t at = wh_now_us();
         ck_assert_int_eq(d.status, 200);
-        answered++;
-        /* answered while the read was well under way (from 100 ms in) and not yet answered */
-        if (!atomic_load(&r.done) && r.start_us && at > r.start_us + 100000) {
-            in_window++;
-            if (d.elapsed_us > worst_us)
-                worst_us = d.elapsed_us;
+        out->answered++;
+        if (d.elapsed_us > out->worst_us)
+            out->worst_us = d.elapsed_us;
+        if (!atomic_load(&r->done) && r->start_us && at > r->start_us + 100000) {
+            out->in_window++;
+            if (d.elapsed_us > out->worst_window_us)
+                out->worst_window_us = d.elapsed_us;
         }
         wh_response_free(&d);
     }
     curl_easy_cleanup(h);
     pthread_join(t, NULL);
+}
+
+START_TEST(deliveries_answered_while_a_long_read_runs)
+{
+    char *dir = wh_tmpdir();
+    char *db = big_database(dir);
+    struct wh_server srv;
+    wh_server_start(&srv, dir, db, one_thread, NULL);
+    struct slow_read r = {.srv = &srv, .path = "/_webhooky/api/messages"};
+    struct during d;
+    deliver_during(&srv, &r, &d);
     int64_t read_ms = (r.end_us - r.start_us) / 1000;
     ck_assert_int_eq(r.status, 200);
     /* without a long enough read the test shows nothing */
     ck_assert_msg(read_ms >= 300, "the messages view took only %lld ms; grow the database",
                   (long long)read_ms);
-    ck_assert_msg(in_window >= 100,
+    ck_assert_msg(d.in_window >= 100,
                   "only %d of %d deliveries were answered while the %lld ms read ran",
-                  in_window, answered, (long long)read_ms);
-    ck_assert_msg(worst_us < read_ms * 1000 / 2,
-                  "a delivery took %lld us while the read ran (%lld ms)", (long long)worst_us,
-                  (long long)read_ms);
+                  d.in_window, d.answered, (long long)read_ms);
+    ck_assert_msg(d.worst_window_us < read_ms * 1000 / 2,
+                  "a delivery took %lld us while the read ran (%lld ms)",
+                  (long long)d.worst_window_us, (long long)read_ms);
     wh_server_finish(&srv);
     free(db);
     wh_tmpdir_remove(dir);
@@ -143,28 +156,13 @@ START_TEST(deliveries_answered_while_a_long_poll_counts)
 
     struct slow_read r = {.srv = &srv,
                           .path = "/_webhooky/api/deliveries?q=zz-no-match&wait_ms=1000"};
-    atomic_init(&r.done, false);
-    pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, slow_read_main, &r), 0);
-    CURL *h = wh_curl();
-    int answered = 0;
-    int64_t worst_us = 0;
-    while (!atomic_load(&r.done)) {
-        struct wh_response d;
-        wh_request(h, &srv, "POST", "/during", NULL, "{}", 2, &d);
-        ck_assert_int_eq(d.status, 200);
-        answered++;
-        if (d.elapsed_us > worst_us)
-            worst_us = d.elapsed_us;
-        wh_response_free(&d);
-    }
-    curl_easy_cleanup(h);
-    pthread_join(t, NULL);
+    struct during d;
+    deliver_during(&srv, &r, &d);
     ck_assert_int_eq(r.status, 200);
     /* on the HTTP thread, the count would hold one of them up for about a whole pass */
-    ck_assert_msg(worst_us < scan_us / 2,
+    ck_assert_msg(d.worst_us < scan_us / 2,
                   "a delivery took %lld us while the long-poll counted (a pass: %lld us; %d sent)",
-                  (long long)worst_us, (long long)scan_us, answered);
+                  (long long)d.worst_us, (long long)scan_us, d.answered);
     wh_server_finish(&srv);
     free(db);
     wh_tmpdir_remove(dir);
