@@ -42,7 +42,7 @@ static void wake(server *s, struct waiter *w)
     unlink_waiter(s, w);
     w->state = WAIT_DONE;
     if (parked)
-        MHD_resume_connection(w->req->conn);
+        server_resume(w->req);
 }
 
 void admin_on_commit(void *arg, const struct writer_job *batch, int64_t last_id)

@@ -126,7 +126,7 @@ static bool park_act(server *s, struct request *req, int64_t deadline,
     MHD_suspend_connection(req->conn);
     if (timer_schedule(s->timers, &req->act_timer, deadline, fire, req) < 0) {
         /* still in the handler: undo the suspension, act at once */
-        MHD_resume_connection(req->conn);
+        server_resume(req);
         req->state = RS_READY;
         pthread_mutex_unlock(&s->act_lock);
         return false;
@@ -147,7 +147,7 @@ static void wake_act(server *s, struct request *req)
     unlink_act(s, req);
     req->state = RS_READY;
     pthread_mutex_unlock(&s->act_lock);
-    MHD_resume_connection(req->conn);
+    server_resume(req);
 }
 
 static int conn_fd(struct request *req)
@@ -239,7 +239,7 @@ void respond_stop_all(server *s)
         /* the callback sees it unlinked and does nothing; wait until it is not running */
         timer_cancel(s->timers, &r->act_timer);
         r->state = RS_READY;
-        MHD_resume_connection(r->conn);
+        server_resume(r);
     }
 }
 

@@ -355,7 +355,7 @@ static int sp_duration(struct sp *p, const char *expected, struct number *n, dou
 static int sp_whole_ms(struct sp *p, const char *what, int64_t max, int64_t *ret)
 {
     struct number n;
-    double unit;
+    double unit = 0;
     char expected[128];
     snprintf(expected, sizeof(expected), "%s from 1 ms to %lld ms", what, (long long)max);
     int r = sp_duration(p, expected, &n, &unit);

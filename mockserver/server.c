@@ -14,6 +14,9 @@
 #include <string.h>
 #include <strings.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -45,6 +48,8 @@
 #define CONNECTION_MEMORY (16u * 1024u)
 /* Threads that run the admin API's reads (server_offload). */
 #define READER_THREADS 2
+/* Deliveries a loop reads before it commits them, however many more are ready. */
+#define HELD_MAX 64
 
 void server_options_init(struct server_options *o)
 {
@@ -195,7 +200,7 @@ static void run_read(struct reader_job *job)
         req->read_status = 500;
     }
     req->state = RS_READY;
-    MHD_resume_connection(req->conn); /* the last touch: it may be answered and gone after */
+    server_resume(req); /* the last touch: it may be answered and gone after */
 }
 
 void server_offload_keep_parked(void)
@@ -226,7 +231,7 @@ enum MHD_Result server_offload(server *s, struct request *req,
         req->read_resp = static_json("{\"error\":\"the receiver is stopping\"}\n");
         req->read_status = 503;
         req->state = RS_READY;
-        MHD_resume_connection(req->conn);
+        server_resume(req);
         if (!req->read_resp)
             return MHD_NO;
     }
@@ -302,43 +307,238 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
     buf_finish(&line);
 }
 
-/* ---- resuming committed requests ----
+/* ---- HTTP loops ----
  *
- * A resume from another thread writes to the daemon thread's wake-up descriptor, and the
- * thread often wakes before the next resume of the same batch: a batch of n could wake a
- * thread n times. Instead the writer leaves committed requests on their thread's relay and,
- * once the batch is done, resumes one per thread; that thread, running again, resumes the
- * rest itself (relay_drain, from any of its callbacks). */
+ * Each loop is a thread that runs a libmicrohttpd daemon of its own (in its "external" mode,
+ * with epoll; connections are dealt to the loops in turn). A delivery read to its end is held,
+ * not suspended (park_held): the loop reads on while more requests are ready, then commits what
+ * it holds in one batch itself (writer_run_if_idle) and answers those requests on its next
+ * pass. A delivery is so read, stored and answered on one thread, with no hand-off to another
+ * thread and back; on this kind of machine a thread put to sleep and woken costs more than a
+ * batch's commit. While another thread is committing, the loop keeps what it holds and reads
+ * on, yielding the CPU, and commits when that thread is done.
+ *
+ * A held connection stays in libmicrohttpd's loop, which calls its handler on each pass until
+ * it answers (the handler waits for the commit); its job is only ever in a batch run by its
+ * own loop, so the loop's thread never sees it half done.
+ *
+ * A connection parked for anything else (a long-poll, a read on a reader thread, a scripted
+ * delay, a job for the writer thread) is suspended, and resumed from another thread by
+ * server_resume (or job_done), which wakes its loop. */
 
-/* The relay of the calling libmicrohttpd thread, claimed on its first request. Only this
- * server's daemon threads call on_request, and they end with it. */
-static _Thread_local struct relay *this_relay;
+struct incoming {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    struct incoming *next;
+};
 
-static struct relay *thread_relay(server *s)
+struct loop {
+    server *srv;
+    struct MHD_Daemon *mhd;
+    pthread_t thread;
+    int epoll_fd;        /* ours: libmicrohttpd's epoll descriptor and wake_fd */
+    int wake_fd;         /* an eventfd: another thread resumed a connection or added one */
+    atomic_bool pending; /* a wake-up since the loop last looked (set before wake_fd is used) */
+    atomic_bool asleep;  /* the loop is in (or about to enter) epoll_wait */
+    atomic_bool stop;
+    bool resumed_here;   /* the loop resumed connections itself: run the daemon again at once */
+    bool wake_wanted;    /* a batch run elsewhere resumed connections of this loop */
+    /* deliveries read to their end and not suspended (park_held), not yet handed to the
+     * writer: the loop reads on while more requests are ready, then commits them together */
+    struct request *held;  /* newest first */
+    unsigned n_held;
+    atomic_bool wants_writer; /* another thread ran a batch when this loop wanted to */
+    pthread_mutex_t lock;
+    struct incoming *incoming; /* accepted, not yet handed to the daemon; guarded by lock */
+};
+
+/* The loop whose thread this is; NULL on every other thread. */
+static _Thread_local struct loop *this_loop;
+
+/* Make sure the loop looks at its daemon again soon. Either the loop sees `pending` before it
+ * sleeps, or this sees `asleep` and writes to the eventfd (both are sequentially consistent). */
+static void loop_wake(struct loop *l)
 {
-    if (!this_relay) {
-        unsigned i = atomic_fetch_add(&s->relays_taken, 1);
-        if (i < s->n_relays)
-            this_relay = &s->relays[i];
+    atomic_store(&l->pending, true);
+    if (atomic_load(&l->asleep)) {
+        uint64_t one = 1;
+        ssize_t w = write(l->wake_fd, &one, sizeof(one));
+        (void)w; /* fails only when the counter is full: it is readable anyway */
     }
-    return this_relay;
 }
 
-static void relay_drain(void)
+void server_resume(struct request *req)
 {
-    struct relay *r = this_relay;
-    if (!r || !atomic_load(&r->has_work))
-        return;
-    pthread_mutex_lock(&r->lock);
-    struct request *list = r->head;
-    r->head = NULL;
-    r->kicked = false;
-    atomic_store(&r->has_work, false);
-    pthread_mutex_unlock(&r->lock);
-    for (struct request *next; list; list = next) {
-        next = list->relay_next;
-        MHD_resume_connection(list->conn);
+    struct loop *l = req->loop;
+    MHD_resume_connection(req->conn); /* req may be gone from here on */
+    if (l == this_loop)
+        l->resumed_here = true;
+    else
+        loop_wake(l);
+}
+
+/* Hand the loop's new connections to its daemon (loop thread). */
+static void loop_take_incoming(struct loop *l)
+{
+    pthread_mutex_lock(&l->lock);
+    struct incoming *list = l->incoming;
+    l->incoming = NULL;
+    pthread_mutex_unlock(&l->lock);
+    for (struct incoming *next; list; list = next) {
+        next = list->next;
+        if (MHD_add_connection(l->mhd, list->fd, (struct sockaddr *)&list->addr,
+                               list->addr_len) != MHD_YES)
+            atomic_fetch_sub(&l->srv->open_connections, 1); /* MHD closed the socket */
+        free(list);
     }
+}
+
+/* Is anything new ready (a request, a wake-up)? Takes it in without waiting. */
+static bool loop_more_ready(struct loop *l)
+{
+    struct epoll_event ev[4];
+    int n = epoll_wait(l->epoll_fd, ev, 4, 0);
+    bool wake = false;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].data.ptr == &l->wake_fd) {
+            uint64_t v;
+            ssize_t r = read(l->wake_fd, &v, sizeof(v));
+            (void)r;
+            wake = true;
+        }
+    }
+    if (wake) {
+        atomic_store(&l->pending, false);
+        loop_take_incoming(l);
+    }
+    return n > 0;
+}
+
+static void held_done(struct writer_job *job, void *arg);
+
+/* The held deliveries as a list of writer jobs, oldest first; the loop's list is emptied. */
+static struct writer_job *loop_take_held(struct loop *l)
+{
+    struct writer_job *jobs = NULL;
+    for (struct request *req = l->held, *next; req; req = next) {
+        next = req->held_next;
+        req->held_next = NULL;
+        req->job.next = jobs;
+        jobs = &req->job;
+    }
+    l->held = NULL;
+    l->n_held = 0;
+    return jobs;
+}
+
+/* Commit the held deliveries here, unless another thread is running a batch: then they stay
+ * held, the loop reads on, and it is woken when that batch is done (on_writer_idle). While a
+ * delivery is held its connection is not suspended, so it must never be in a batch another
+ * thread runs: its handler may be called, or its client may leave, meanwhile. */
+static bool loop_try_commit(struct loop *l)
+{
+    struct writer_job *jobs = loop_take_held(l);
+    atomic_store(&l->wants_writer, true);
+    int r = writer_run_if_idle(l->srv->writer, jobs);
+    if (r == 0) {
+        /* put them back as they were (newest first) */
+        struct request *list = NULL;
+        unsigned n = 0;
+        for (struct writer_job *j = jobs; j; j = j->next, n++) {
+            struct request *req = j->arg;
+            req->held_next = list;
+            list = req;
+        }
+        l->held = list;
+        l->n_held = n;
+        return false;
+    }
+    atomic_store(&l->wants_writer, false);
+    if (r < 0) {
+        for (struct writer_job *j = jobs, *next; j; j = next) {
+            next = j->next;
+            j->rc = -ESHUTDOWN; /* answered 503 */
+            held_done(j, j->arg);
+        }
+    }
+    return true;
+}
+
+/* A thread stopped running batches: wake the loops that wanted to. */
+static void on_writer_idle(void *arg)
+{
+    server *s = arg;
+    for (unsigned i = 0; i < s->n_loops; i++) {
+        struct loop *l = &s->loops[i];
+        if (l != this_loop && atomic_exchange(&l->wants_writer, false))
+            loop_wake(l);
+    }
+}
+
+/* The loop is ending (the writer is sealed): what it still holds is not stored, and its
+ * connections are closed unanswered. */
+static void loop_drop_held(struct loop *l)
+{
+    for (struct writer_job *j = loop_take_held(l), *next; j; j = next) {
+        next = j->next;
+        j->rc = -ESHUTDOWN;
+        held_done(j, j->arg);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    this_loop = l;
+    struct epoll_event ev[4];
+    while (!atomic_load(&l->stop)) {
+        if (!l->resumed_here) {
+            int timeout = -1;
+            MHD_UNSIGNED_LONG_LONG mt;
+            /* with deliveries held (waiting for the writer) libmicrohttpd asks for no wait, as
+             * their connections wait for an answer; the writer's on_idle wakes the loop */
+            if (!l->held && MHD_get_timeout(l->mhd, &mt) == MHD_YES)
+                timeout = mt > 60000 ? 60000 : (int)mt;
+            atomic_store(&l->asleep, true);
+            if (atomic_load(&l->pending))
+                timeout = 0;
+            int n = epoll_wait(l->epoll_fd, ev, 4, timeout);
+            atomic_store(&l->asleep, false);
+            for (int i = 0; i < n; i++) {
+                if (ev[i].data.ptr == &l->wake_fd) {
+                    uint64_t v;
+                    ssize_t r = read(l->wake_fd, &v, sizeof(v));
+                    (void)r;
+                }
+            }
+            atomic_store(&l->pending, false);
+            loop_take_incoming(l);
+        }
+        l->resumed_here = false;
+        MHD_run(l->mhd);
+        if (l->held) {
+            /* read on while more is ready (up to a batch), then commit: the answers go out on
+             * the next pass. When another thread is committing, wait for it (or for more
+             * requests) with the deliveries still held. */
+            if ((l->n_held < HELD_MAX && loop_more_ready(l)) || loop_try_commit(l)) {
+                l->resumed_here = true;
+            } else {
+                /* another thread is committing: a batch takes tens of microseconds, less than
+                 * going to sleep and being woken; yield the CPU meanwhile */
+                int64_t until = timer_now_us() + 1000;
+                while (timer_now_us() < until) {
+                    sched_yield();
+                    if ((l->n_held < HELD_MAX && loop_more_ready(l)) || loop_try_commit(l)) {
+                        l->resumed_here = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    loop_drop_held(l);
+    return NULL;
 }
 
 /* ---- request lifecycle ---- */
@@ -351,6 +551,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         return NULL;
     req->srv = s;
     req->conn = conn;
+    req->loop = this_loop;
     req->start_us = timer_now_us();
     req->uri = strdup(uri ? uri : "");
     if (!req->uri) {
@@ -374,9 +575,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
     server *s = cls;
     struct request *req = *req_cls;
-    relay_drain(); /* a relay's wake-up may end here, with a client that left */
     if (!req)
         return;
+    if (req->held && req->state == RS_PARKED) {
+        /* closed while held, before its loop committed it: forget the job */
+        for (struct request **pp = &req->loop->held; *pp; pp = &(*pp)->held_next) {
+            if (*pp == req) {
+                *pp = req->held_next;
+                req->loop->n_held--;
+                break;
+            }
+        }
+    }
     int64_t duration = timer_now_us() - req->start_us;
     /* every delivery the writer has taken is counted and logged, however its connection ended */
     if (req->kind == REQ_DELIVERY && req->state >= RS_READY) {
@@ -468,36 +678,28 @@ bool server_peer_gone(struct MHD_Connection *conn)
 
 static void job_done(struct writer_job *job, void *arg)
 {
+    (void)job;
     struct request *req = arg;
     req->state = RS_READY;
-    struct relay *r = req->relay;
-    if (!r) {
-        MHD_resume_connection(req->conn);
-        return;
-    }
-    pthread_mutex_lock(&r->lock);
-    req->relay_next = r->head;
-    r->head = req;
-    atomic_store(&r->has_work, true);
-    pthread_mutex_unlock(&r->lock);
+    struct loop *l = req->loop;
+    MHD_resume_connection(req->conn); /* req may be gone from here on */
+    if (l == this_loop)
+        l->resumed_here = true;
+    else
+        l->wake_wanted = true; /* woken once for the whole batch, in batch_done */
 }
 
-/* The writer finished a batch: wake each thread that has committed requests, once. */
+/* A batch is done: wake each other loop that has committed requests, once. Batches run one at
+ * a time, so wake_wanted needs no lock. */
 static void batch_done(void *arg)
 {
     server *s = arg;
-    for (unsigned i = 0; i < s->n_relays; i++) {
-        struct relay *r = &s->relays[i];
-        struct request *req = NULL;
-        pthread_mutex_lock(&r->lock);
-        if (r->head && !r->kicked) {
-            req = r->head;
-            r->head = req->relay_next;
-            r->kicked = true; /* has_work stays set: the drain clears kicked */
+    for (unsigned i = 0; i < s->n_loops; i++) {
+        struct loop *l = &s->loops[i];
+        if (l->wake_wanted) {
+            l->wake_wanted = false;
+            loop_wake(l);
         }
-        pthread_mutex_unlock(&r->lock);
-        if (req)
-            MHD_resume_connection(req->conn); /* the last touch: it may be gone after */
     }
 }
 
@@ -505,14 +707,13 @@ enum MHD_Result server_park_job(server *s, struct request *req)
 {
     req->job.done = job_done;
     req->job.arg = req;
-    req->relay = this_relay;
     req->state = RS_PARKED;
     MHD_suspend_connection(req->conn);
     if (writer_submit(s->writer, &req->job) < 0) {
         /* shutting down: the job never ran; the request answers 503 */
         req->job.rc = -ESHUTDOWN;
         req->state = RS_READY;
-        MHD_resume_connection(req->conn);
+        server_resume(req);
     }
     return MHD_YES;
 }
@@ -775,8 +976,33 @@ static int check_schema(server *s, struct request *req, json_t *doc)
     return r;
 }
 
-/* Hand the capture to the writer and park the connection until it is committed. */
-static enum MHD_Result park(server *s, struct request *req)
+/* A held delivery's batch is committed, on its own loop's thread (loop_try_commit): the
+ * handler answers it on the next pass. */
+static void held_done(struct writer_job *job, void *arg)
+{
+    (void)job;
+    struct request *req = arg;
+    req->state = RS_READY;
+}
+
+/* A delivery read to its end on a loop is held, not suspended (see "HTTP loops"): no connection
+ * is taken out of the loop's epoll set and put back for each delivery. */
+static enum MHD_Result park_held(struct request *req)
+{
+    req->job.done = held_done;
+    req->job.arg = req;
+    req->state = RS_PARKED;
+    req->held = true;
+    struct loop *l = this_loop;
+    req->held_next = l->held;
+    l->held = req;
+    l->n_held++;
+    return MHD_YES;
+}
+
+/* Hand the capture to the writer and park the connection until it is committed. `final`: the
+ * whole request has been read (libmicrohttpd's last call for it). */
+static enum MHD_Result park(server *s, struct request *req, bool final)
 {
     struct delivery *d = req->d;
     if (req->bad_request) {
@@ -810,6 +1036,8 @@ static enum MHD_Result park(server *s, struct request *req)
     req->parked_us = timer_now_us();
     req->job.kind = WRITER_INSERT;
     req->job.delivery = d;
+    if (final && this_loop)
+        return park_held(req);
     return server_park_job(s, req);
 }
 
@@ -900,7 +1128,7 @@ static enum MHD_Result take_body(server *s, struct request *req, const char *dat
     if (d->body_size > drain_limit(s)) {
         /* too much to read through: record what came, then close without an answer */
         req->cut_off = true;
-        return park(s, req);
+        return park(s, req, false);
     }
     return MHD_YES;
 }
@@ -916,7 +1144,7 @@ static enum MHD_Result handle_delivery(server *s, struct request *req, const cha
         if (capture_head(s, req, method) < 0)
             return MHD_NO;
         if (req->declared > drain_limit(s) || req->bad_request)
-            return park(s, req); /* answered right away; the body is never read */
+            return park(s, req, false); /* answered right away; the body is never read */
         req->state = RS_BODY;
         return MHD_YES;
     case RS_BODY:
@@ -925,9 +1153,9 @@ static enum MHD_Result handle_delivery(server *s, struct request *req, const cha
             *upload_data_size = 0;
             return take_body(s, req, upload_data, n);
         }
-        return park(s, req);
+        return park(s, req, true);
     case RS_PARKED:
-        /* a call while parked: nothing to do until the writer resumes us */
+        /* suspended and called anyway, or held: nothing to do until it is committed */
         *upload_data_size = 0;
         return MHD_YES;
     case RS_READY:
@@ -954,8 +1182,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     server *s = cls;
     struct request *req = *req_cls;
-    if (thread_relay(s))
-        relay_drain();
     if (!req)
         return MHD_NO; /* out of memory in on_uri */
     if (req->kind == REQ_ADMIN)
@@ -1057,9 +1283,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     buf_finish(&line);
 }
 
-/* Our own accept loop hands each connection to the daemon, which spreads them over its threads
- * by socket number: an even spread, where letting every thread accept on the shared socket
- * can leave one thread with all of a client's connections. */
+/* Our own accept loop deals connections to the HTTP loops in turn: an even spread, where
+ * letting every loop accept on the shared socket can leave one with all of a client's
+ * connections. */
 static void *acceptor_main(void *arg)
 {
     server *s = arg;
@@ -1077,17 +1303,24 @@ static void *acceptor_main(void *arg)
             }
             continue;
         }
-        /* --max-connections is enforced here, not by libmicrohttpd: 0.9.75 leaves a mutex
-         * locked when a thread refuses a connection at its limit, and that thread then hangs
-         * for good (its limit is set out of reach, see server_start). Beyond ours, a new
-         * connection is closed at once. */
-        if (atomic_load(&s->open_connections) >= s->connection_limit) {
+        /* --max-connections is enforced here, over all loops (each daemon's own limit is set
+         * out of reach, see server_start). Beyond it, a new connection is closed at once. */
+        struct incoming *in = malloc(sizeof(*in));
+        if (!in || atomic_load(&s->open_connections) >= s->connection_limit) {
+            free(in);
             close(fd);
             continue;
         }
         atomic_fetch_add(&s->open_connections, 1);
-        if (MHD_add_connection(s->mhd, fd, (struct sockaddr *)&ss, sl) != MHD_YES)
-            atomic_fetch_sub(&s->open_connections, 1); /* MHD closed the socket */
+        in->fd = fd;
+        memcpy(&in->addr, &ss, sizeof(ss));
+        in->addr_len = sl;
+        struct loop *l = &s->loops[s->next_loop++ % s->n_loops];
+        pthread_mutex_lock(&l->lock);
+        in->next = l->incoming;
+        l->incoming = in;
+        pthread_mutex_unlock(&l->lock);
+        loop_wake(l);
     }
     return NULL;
 }
@@ -1110,6 +1343,44 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         *socket_ctx = NULL;
         atomic_fetch_sub(&s->open_connections, 1);
     }
+}
+
+/* Start one HTTP loop: its daemon, its descriptors and its thread. */
+static int loop_start(server *s, struct loop *l, struct wh_error *err)
+{
+    l->srv = s;
+    /* external mode: the loop's thread drives the daemon. epoll, because poll() is only
+     * offered with libmicrohttpd's own threads and select() cannot take descriptors past
+     * FD_SETSIZE (a flood of idle connections gets there). */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+    /* out of reach: --max-connections is counted over all loops by the acceptor */
+    unsigned mhd_limit = s->connection_limit + 64;
+    unsigned timeout = s->opts.connection_timeout_s ? s->opts.connection_timeout_s
+                                                    : DEFAULT_CONNECTION_TIMEOUT_S;
+    l->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    if (!l->mhd)
+        return wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!di || di->epoll_fd < 0)
+        return wh_error_set(err, -EIO, "libmicrohttpd has no epoll descriptor");
+    if ((l->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        (l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return wh_error_set(err, -errno, "cannot set up an HTTP loop: %s", strerror(errno));
+    struct epoll_event mev = {.events = EPOLLIN, .data.ptr = l->mhd};
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &l->wake_fd};
+    if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, di->epoll_fd, &mev) < 0 ||
+        epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, l->wake_fd, &wev) < 0)
+        return wh_error_set(err, -errno, "cannot set up an HTTP loop: %s", strerror(errno));
+    int r = pthread_create(&l->thread, NULL, loop_main, l);
+    if (r != 0)
+        return wh_error_set(err, -r, "cannot start an HTTP thread");
+    return 0;
 }
 
 static unsigned default_threads(void)
@@ -1185,45 +1456,29 @@ int server_start(const struct server_options *opts, server **ret, struct wh_erro
                            &s->writer, err)) < 0)
         goto fail;
     s->committed_last = writer_last_id(s->writer);
-    s->n_relays = threads;
-    if (!(s->relays = calloc(threads, sizeof(*s->relays)))) {
-        r = wh_error_set(err, -ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (unsigned i = 0; i < threads; i++)
-        pthread_mutex_init(&s->relays[i].lock, NULL);
     writer_on_batch_done(s->writer, batch_done);
+    writer_on_idle(s->writer, on_writer_idle);
     if ((r = web_create(s, &s->web, err)) < 0 ||
         (r = readers_create(READER_THREADS, &s->readers, err)) < 0)
         goto fail;
     if ((r = bind_listen(s, err)) < 0)
         goto fail;
 
-    /* poll(), not epoll: every delivery is parked and resumed once, and with epoll
-     * libmicrohttpd takes the socket out of the epoll set and puts it back each time (two
-     * epoll_ctl calls); rebuilding a poll set of a thread's connections measured cheaper
-     * (bench/run: about 1 us less CPU per delivery, 5-10% more deliveries per second). */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_TURBO | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    /* with one thread MHD runs its own loop; a pool size of 1 is refused with a warning */
-    unsigned pool = threads > 1 ? threads : 0;
     unsigned limit = opts->connection_limit ? opts->connection_limit : DEFAULT_CONNECTION_LIMIT;
     s->connection_limit = limit;
-    /* each of libmicrohttpd's threads gets a share of its limit; with every share above ours,
-     * no thread can reach its own (see acceptor_main) */
-    unsigned mhd_limit = limit * (pool ? pool : 1) + 64;
-    unsigned timeout =
-        opts->connection_timeout_s ? opts->connection_timeout_s : DEFAULT_CONNECTION_TIMEOUT_S;
-    s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, MHD_OPTION_END);
-    if (!s->mhd) {
-        r = wh_error_set(err, -EIO, "cannot start the HTTP server on %s", s->address);
+    if (!(s->loops = calloc(threads, sizeof(*s->loops)))) {
+        r = wh_error_set(err, -ENOMEM, "out of memory");
         goto fail;
+    }
+    s->n_loops = threads;
+    for (unsigned i = 0; i < threads; i++) {
+        s->loops[i].epoll_fd = s->loops[i].wake_fd = -1;
+        pthread_mutex_init(&s->loops[i].lock, NULL);
+    }
+    for (unsigned i = 0; i < threads; i++) {
+        if ((r = loop_start(s, &s->loops[i], err)) < 0)
+            goto fail;
+        s->loops_running++;
     }
     atomic_store(&s->accepting, true);
     if ((r = pthread_create(&s->acceptor, NULL, acceptor_main, s)) != 0) {
@@ -1289,7 +1544,7 @@ void server_stop(server *s)
         close(s->listen_fd);
         s->listen_fd = -1;
     }
-    if (s->mhd) {
+    if (s->loops_running) {
         admin_wake_all(s);
         respond_stop_all(s); /* scripted waits end now: delays answer, hangs close */
         /* let requests in flight finish, for at most 2 s */
@@ -1310,15 +1565,37 @@ void server_stop(server *s)
             readers_seal(s->readers);
             readers_flush(s->readers);
         }
-        MHD_stop_daemon(s->mhd);
+        for (unsigned i = 0; i < s->loops_running; i++) {
+            atomic_store(&s->loops[i].stop, true);
+            loop_wake(&s->loops[i]);
+            pthread_join(s->loops[i].thread, NULL);
+        }
+        /* connections accepted but never handed over are closed unread */
+        for (unsigned i = 0; i < s->loops_running; i++) {
+            for (struct incoming *in = s->loops[i].incoming, *next; in; in = next) {
+                next = in->next;
+                close(in->fd);
+                free(in);
+            }
+            s->loops[i].incoming = NULL;
+        }
+        s->loops_running = 0;
     }
+    for (unsigned i = 0; s->loops && i < s->n_loops; i++) {
+        struct loop *l = &s->loops[i];
+        if (l->mhd)
+            MHD_stop_daemon(l->mhd);
+        if (l->epoll_fd >= 0)
+            close(l->epoll_fd);
+        if (l->wake_fd >= 0)
+            close(l->wake_fd);
+        pthread_mutex_destroy(&l->lock);
+    }
+    free(s->loops);
     if (s->listen_fd >= 0)
         close(s->listen_fd);
     writer_destroy(s->writer);
     readers_destroy(s->readers);
-    for (unsigned i = 0; s->relays && i < s->n_relays; i++)
-        pthread_mutex_destroy(&s->relays[i].lock);
-    free(s->relays);
     web_destroy(s->web);
     timers_destroy(s->timers);
     metrics_destroy(s->metrics);

@@ -36,15 +36,9 @@ struct waiter {
     int64_t wait_ms, min_count; /* as asked */
 };
 
-/* Committed requests waiting for their libmicrohttpd thread to resume them. The writer resumes
- * one per thread and batch itself (waking that thread once); the thread, running again,
- * resumes the others (server.c). */
-struct relay {
-    pthread_mutex_t lock;
-    struct request *head; /* committed, still suspended; guarded by lock */
-    bool kicked;          /* one was resumed to wake the thread, not yet drained; by lock */
-    atomic_bool has_work; /* head is not empty or kicked is set: the thread has to drain */
-};
+/* One HTTP loop: a thread running its own libmicrohttpd daemon and committing the deliveries
+ * it reads (server.c). */
+struct loop;
 
 enum req_kind { REQ_DELIVERY, REQ_ADMIN };
 /* RS_ACTING: committed, and parked again while a scripted delay, hang or dribble runs */
@@ -70,8 +64,9 @@ struct request {
     bool cut_off;         /* ... and over the drain limit: closed without an answer */
     uint64_t declared;    /* Content-Length, when sent */
     struct writer_job job;
-    struct relay *relay;         /* of the thread that parked the job; NULL: resumed directly */
-    struct request *relay_next;  /* link in relay->head */
+    struct loop *loop;    /* the loop that reads and answers the connection */
+    bool held;            /* parked without suspending the connection (server.c) */
+    struct request *held_next; /* in its loop's list, until committed */
 
     /* the scripted response (respond.c) */
     struct script_choice choice; /* choice.script: a reference, released at completion */
@@ -104,7 +99,6 @@ struct server {
     struct server_options opts;
     char address[96];
     char db_uri[600];
-    struct MHD_Daemon *mhd;
     int listen_fd;
     pthread_t acceptor;
     bool acceptor_running;
@@ -112,9 +106,8 @@ struct server {
     atomic_uint open_connections; /* handed to libmicrohttpd and not closed yet */
     unsigned connection_limit;    /* --max-connections */
     writer *writer;
-    struct relay *relays; /* one per libmicrohttpd thread */
-    unsigned n_relays;
-    atomic_uint relays_taken;
+    struct loop *loops; /* the HTTP loops; connections are dealt to them in turn */
+    unsigned n_loops, loops_running, next_loop;
     timers *timers;
     metrics *metrics;
     struct seen_set **nonces; /* per metrics slot: Twenty nonces seen, NULL for other schemes */
@@ -182,6 +175,10 @@ void server_offload_keep_parked(void);
 
 /* The connection's socket (-1 when unknown). */
 int server_conn_fd(struct MHD_Connection *conn);
+/* Resume a suspended connection, from any thread: use this, never MHD_resume_connection, so
+ * that the loop running the connection wakes. req may be gone once this returns. */
+void server_resume(struct request *req);
+
 /* Has the client closed its side (or the socket failed)? For parked connections (a hang, a
  * long-poll), which libmicrohttpd does not watch: nobody is left to answer. */
 bool server_peer_gone(struct MHD_Connection *conn);

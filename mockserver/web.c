@@ -331,7 +331,7 @@ static void unpark(struct web_req *r)
 {
     if (r->parked) {
         r->parked = false;
-        MHD_resume_connection(r->req->conn);
+        server_resume(r->req);
     }
 }
 
@@ -635,7 +635,7 @@ static void *replay_main(void *arg)
     /* the last touch of r: once resumed, the request may complete and free it */
     pthread_mutex_lock(&w->lock);
     r->done = true;
-    MHD_resume_connection(r->req->conn);
+    server_resume(r->req);
     w->n_replays--;
     pthread_cond_broadcast(&w->replays_done);
     pthread_mutex_unlock(&w->lock);
@@ -713,7 +713,7 @@ static enum MHD_Result replay(server *s, struct request *req, const char *method
         r->rc = -rc;
         wh_error_set(&r->err, -EAGAIN, "cannot start a replay thread: %s", strerror(rc));
         r->done = true;
-        MHD_resume_connection(req->conn);
+        server_resume(req);
     } else {
         w->n_replays++;
     }

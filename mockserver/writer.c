@@ -23,6 +23,7 @@ struct writer {
     store *store;
     writer_commit_fn on_commit;
     writer_done_fn on_done; /* after every done callback of a batch; may be NULL */
+    writer_done_fn on_idle; /* after a thread stops running batches; may be NULL */
     void *arg;
     pthread_t thread;
     pthread_mutex_t lock;
@@ -45,7 +46,7 @@ struct writer {
     uint32_t ckpt_gen;           /* the WAL generation the request is for; guarded by lock */
     /* what the checkpointer last reported: (WAL generation << 32) | frames it had copied */
     atomic_uint_fast64_t ckpt_progress;
-    /* the writer thread's own: the WAL starts over (its frame count drops) after a complete
+    /* the batch runner's own (busy): the WAL starts over (its frame count drops) after a complete
      * checkpoint, and a count of frames copied means nothing for another generation */
     uint32_t wal_gen;
     int last_frames;
@@ -113,7 +114,7 @@ struct checkpoint_step {
     int tail_gap;   /* frames left for the tail copy */
 };
 
-/* After a batch (writer thread, file databases only): keep the WAL short. */
+/* After a batch (by whoever runs it, file databases only): keep the WAL short. */
 static void checkpoint_step(writer *w, struct checkpoint_step *cs)
 {
     int frames = store_wal_frames(w->store);
@@ -216,28 +217,79 @@ static void process(writer *w, struct writer_job *batch)
     pthread_mutex_unlock(&w->stats_lock);
 }
 
-static void *writer_main(void *arg)
+/* Run queued batches on the calling thread until the queue is empty. Called with w->lock held
+ * and w->busy clear; returns with the lock held and busy clear. Whoever holds busy runs every
+ * job queued meanwhile before letting go of it, so a job queued while another thread ran a
+ * batch is never left behind. */
+static unsigned run_batches(writer *w)
 {
-    writer *w = arg;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (!w->head && !w->stopping) {
-            pthread_cond_broadcast(&w->idle);
-            pthread_cond_wait(&w->wake, &w->lock);
-        }
-        if (!w->head && w->stopping)
-            break;
+    unsigned n = 0;
+    while (w->head) {
         struct writer_job *batch = w->head;
         w->head = w->tail = NULL;
         w->busy = true;
         pthread_mutex_unlock(&w->lock);
         process(w, batch);
+        n++;
         pthread_mutex_lock(&w->lock);
         w->busy = false;
     }
     pthread_cond_broadcast(&w->idle);
+    if (w->stopping)
+        pthread_cond_signal(&w->wake); /* the writer thread may be waiting to end */
+    return n;
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        if (w->head && !w->busy) {
+            run_batches(w);
+            if (w->on_idle) {
+                pthread_mutex_unlock(&w->lock);
+                w->on_idle(w->arg);
+                pthread_mutex_lock(&w->lock);
+            }
+            continue;
+        }
+        if (!w->head && !w->busy && w->stopping)
+            break;
+        /* nothing queued, or another thread is running batches (writer_run_if_idle) */
+        pthread_cond_wait(&w->wake, &w->lock);
+    }
     pthread_mutex_unlock(&w->lock);
     return NULL;
+}
+
+int writer_run_if_idle(writer *w, struct writer_job *jobs)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->busy) {
+        pthread_mutex_unlock(&w->lock);
+        return 0;
+    }
+    if (w->stopping || w->sealed) {
+        pthread_mutex_unlock(&w->lock);
+        return -ESHUTDOWN;
+    }
+    struct writer_job *last = jobs;
+    for (struct writer_job *j = jobs; j; j = j->next) {
+        j->rc = 0;
+        j->result = 0;
+        last = j;
+    }
+    if (w->tail)
+        w->tail->next = jobs;
+    else
+        w->head = jobs;
+    w->tail = last;
+    run_batches(w);
+    pthread_mutex_unlock(&w->lock);
+    if (w->on_idle)
+        w->on_idle(w->arg);
+    return 1;
 }
 
 static void free_writer(writer *w)
@@ -296,7 +348,7 @@ int writer_create(const char *path, int store_flags, writer_commit_fn on_commit,
     return 0;
 }
 
-int writer_submit(writer *w, struct writer_job *job)
+static int enqueue(writer *w, struct writer_job *job)
 {
     job->next = NULL;
     job->rc = 0;
@@ -318,6 +370,11 @@ int writer_submit(writer *w, struct writer_job *job)
     return 0;
 }
 
+int writer_submit(writer *w, struct writer_job *job)
+{
+    return enqueue(w, job);
+}
+
 void writer_set_wal_limit(writer *w, int frames)
 {
     w->wal_limit = frames;
@@ -326,6 +383,11 @@ void writer_set_wal_limit(writer *w, int frames)
 void writer_on_batch_done(writer *w, writer_done_fn fn)
 {
     w->on_done = fn;
+}
+
+void writer_on_idle(writer *w, writer_done_fn fn)
+{
+    w->on_idle = fn;
 }
 
 int64_t writer_last_id(writer *w)

@@ -1,10 +1,16 @@
-/* writer: the one thread that writes to the store, committing in groups.
+/* writer: the one connection that writes to the store, committing in groups.
  *
  * Request handlers submit jobs (store this delivery, delete these deliveries) and park their
  * connection; the writer takes every job queued so far, runs them in one transaction, commits,
  * and only then reports each job done. So a delivery is acknowledged only once its row is
- * committed, no HTTP thread ever waits on a transaction, and under load one commit covers many
- * deliveries.
+ * committed, no request waits on a transaction of its own, and under load one commit covers
+ * many deliveries.
+ *
+ * Batches run one at a time: on the writer's own thread, or on a thread that calls
+ * writer_run_if_idle while none is running (an HTTP loop, with the deliveries it has read: the
+ * batch then runs where its requests were read, with no hand-off to another thread). Whichever
+ * thread runs batches runs every job queued meanwhile before it stops, so no job waits for a
+ * thread that is not coming.
  *
  * Jobs are caller-owned (typically embedded in a request) and must stay alive until their done
  * callback has run. The writer never touches a job after calling its done callback, so the
@@ -35,16 +41,16 @@ struct writer_job {
     int status;                         /* WRITER_SET_RESPONSE */
     int rc;                        /* out: 0 or a negative errno-style code */
     int64_t result;                /* out: see kind */
-    void (*done)(struct writer_job *job, void *arg); /* called on the writer thread */
+    void (*done)(struct writer_job *job, void *arg); /* on the thread running the batch */
     void *arg;
     struct writer_job *next; /* the writer's list link */
 };
 
-/* Called on the writer thread after each commit, before any of the batch's done callbacks,
+/* Called on the thread running the batch after each commit, before any of the batch's done callbacks,
  * with the batch's jobs linked through ->next (inserts that failed have rc < 0). */
 typedef void (*writer_commit_fn)(void *arg, const struct writer_job *batch, int64_t last_id);
 
-/* Called on the writer thread after the last done callback of each batch (with writer_create's
+/* Called on the thread running the batch after the last done callback of each batch (with writer_create's
  * arg): lets done callbacks gather work and act on it once per batch. */
 typedef void (*writer_done_fn)(void *arg);
 
@@ -81,6 +87,17 @@ void writer_on_batch_done(writer *w, writer_done_fn fn);
 /* Queue a job. Thread-safe. Returns 0, or -ESHUTDOWN after writer_destroy began (the done
  * callback is then not called). */
 int writer_submit(writer *w, struct writer_job *job);
+
+/* Run jobs (linked through ->next, caller-owned as for writer_submit) on the calling thread,
+ * with whatever else is queued, unless a batch is running elsewhere. Returns 1 when they were
+ * run (done callbacks called here), 0 when another thread is running batches (nothing was
+ * queued: try again after the on_idle hook), -ESHUTDOWN when sealed. Thread-safe. */
+int writer_run_if_idle(writer *w, struct writer_job *jobs);
+
+/* Set a hook called (with writer_create's arg) each time a thread stops running batches, after
+ * it has let go: a writer_run_if_idle that returned 0 before may now succeed. Call before the
+ * first job. */
+void writer_on_idle(writer *w, writer_done_fn fn);
 
 /* The largest id committed so far (published after each commit). Thread-safe. */
 int64_t writer_last_id(writer *w);
