@@ -37,8 +37,8 @@ static void start(void)
         "{\"status\":500,\"times\":1,\"scope\":\"message\"},"
         "{\"fault\":\"partial\"},{\"fault\":\"malformed\"},{\"fault\":\"close\"},"
         "{\"fault\":\"reset\"},{\"status\":200,\"delay_ms\":{\"min\":1,\"max\":3}},"
-        "{\"fault\":\"hang\",\"hang_max_ms\":30},"
-        "{\"status\":202,\"fault\":\"dribble\",\"dribble_ms\":20}],\"cycle\":true}}]}";
+        "{\"fault\":\"hang\",\"hang_max_ms\":5},"
+        "{\"status\":202,\"fault\":\"dribble\",\"dribble_ms\":5}],\"cycle\":true}}]}";
     if (config_load_text(text, sizeof(text) - 1, "fuzz", &cfg, &err) < 0)
         abort();
     struct server_options o;

@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -277,6 +279,34 @@ START_TEST(peer_time_and_answer_recorded)
 }
 END_TEST
 
+/* A sender may shut down its side once the request is sent (`nc -N`, some HTTP/1.0 clients);
+ * it still reads the answer, and must get it. */
+START_TEST(half_closed_sender_gets_its_answer)
+{
+    int fd = wh_connect(srv.port);
+    static const char req[] = "POST /half HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    ck_assert(wh_send_all(fd, req, sizeof(req) - 1));
+    ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+    char buf[2048];
+    size_t got = 0;
+    for (ssize_t n; got < sizeof(buf) - 1 &&
+                    (n = wh_recv_timeout(fd, buf + got, sizeof(buf) - 1 - got, 5000)) > 0;)
+        got += (size_t)n;
+    close(fd);
+    buf[got] = '\0';
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "answer: '%.200s'", buf);
+    const char *body = strstr(buf, "\r\n\r\n");
+    ck_assert_ptr_nonnull(body);
+    json_t *v = json_loads(body + 4, 0, NULL);
+    ck_assert_msg(v && json_is_true(json_object_get(v, "ok")), "body: %s", body + 4);
+    json_t *d = wh_delivery(&srv, json_integer_value(json_object_get(v, "id")));
+    ck_assert_str_eq(json_string_value(json_object_get(d, "path")), "/half");
+    ck_assert_str_eq(json_string_value(json_object_get(d, "body")), "hello");
+    json_decref(d);
+    json_decref(v);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("capture");
@@ -292,6 +322,7 @@ int main(void)
     tcase_add_test(tc, path_kept_raw);
     tcase_add_test(tc, peer_time_and_answer_recorded);
     tcase_add_test(tc, peer_per_connection);
+    tcase_add_test(tc, half_closed_sender_gets_its_answer);
     suite_add_tcase(s, tc);
     return wh_run_suite(s);
 }
