@@ -311,8 +311,8 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
  *
  * Each loop is a thread that runs a libmicrohttpd daemon of its own (in its "external" mode,
  * with epoll; connections are dealt to the loops in turn). A delivery read to its end is held,
- * not suspended (park_held): the loop reads on while more requests are ready, then commits what
- * it holds in one batch itself (writer_run_if_idle) and answers those requests on its next
+ * not suspended (park_held): the loop runs another pass while its passes bring more requests,
+ * then commits what it holds in one batch itself (writer_run_if_idle) and answers those requests on its next
  * pass. A delivery is so read, stored and answered on one thread, with no hand-off to another
  * thread and back; on this kind of machine a thread put to sleep and woken costs more than a
  * batch's commit. While another thread is committing, the loop keeps what it holds and reads
@@ -516,12 +516,13 @@ static void *loop_main(void *arg)
             loop_take_incoming(l);
         }
         l->resumed_here = false;
+        unsigned before = l->n_held;
         MHD_run(l->mhd);
         if (l->held) {
-            /* read on while more is ready (up to a batch), then commit: the answers go out on
-             * the next pass. When another thread is committing, wait for it (or for more
-             * requests) with the deliveries still held. */
-            if ((l->n_held < HELD_MAX && loop_more_ready(l)) || loop_try_commit(l)) {
+            /* read on while passes bring more (up to a batch), then commit: the answers go
+             * out on the next pass. When another thread is committing, wait for it (reading
+             * what comes meanwhile) with the deliveries still held. */
+            if ((l->n_held > before && l->n_held < HELD_MAX) || loop_try_commit(l)) {
                 l->resumed_here = true;
             } else {
                 /* another thread is committing: a batch takes tens of microseconds, less than
