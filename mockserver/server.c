@@ -571,6 +571,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return req;
 }
 
+static void finish_request(server *s, struct request *req);
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -578,16 +580,20 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     struct request *req = *req_cls;
     if (!req)
         return;
+    *req_cls = NULL;
     if (req->held && req->state == RS_PARKED) {
-        /* closed while held, before its loop committed it: forget the job */
-        for (struct request **pp = &req->loop->held; *pp; pp = &(*pp)->held_next) {
-            if (*pp == req) {
-                *pp = req->held_next;
-                req->loop->n_held--;
-                break;
-            }
-        }
+        /* closed (a timeout, an error) while held: the delivery was read whole, so it is still
+         * committed with its loop's batch, and finished then (held_done) */
+        req->orphan = true;
+        return;
     }
+    finish_request(s, req);
+}
+
+/* The request is complete (answered, or its client gone): count, log and free it. Touches
+ * nothing of its connection, which may be gone. */
+static void finish_request(server *s, struct request *req)
+{
     int64_t duration = timer_now_us() - req->start_us;
     /* every delivery the writer has taken is counted and logged, however its connection ended */
     if (req->kind == REQ_DELIVERY && req->state >= RS_READY) {
@@ -617,7 +623,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     delivery_destroy(req->d);
     free(req->uri);
     free(req);
-    *req_cls = NULL;
     pthread_mutex_lock(&s->inflight_lock);
     s->inflight--;
     pthread_cond_broadcast(&s->inflight_cond);
@@ -984,6 +989,8 @@ static void held_done(struct writer_job *job, void *arg)
     (void)job;
     struct request *req = arg;
     req->state = RS_READY;
+    if (req->orphan)
+        finish_request(req->srv, req); /* its connection is gone: nobody to answer */
 }
 
 /* A delivery read to its end on a loop is held, not suspended (see "HTTP loops"): no connection

@@ -67,6 +67,7 @@ struct request {
     struct loop *loop;    /* the loop that reads and answers the connection */
     bool held;            /* parked without suspending the connection (server.c) */
     struct request *held_next; /* in its loop's list, until committed */
+    bool orphan;          /* held, and its connection closed: freed once committed */
 
     /* the scripted response (respond.c) */
     struct script_choice choice; /* choice.script: a reference, released at completion */
