@@ -312,15 +312,16 @@ static void access_log(server *s, const struct request *req, int64_t duration_us
  * Each loop is a thread that runs a libmicrohttpd daemon of its own (in its "external" mode,
  * with epoll; connections are dealt to the loops in turn). A delivery read to its end is held,
  * not suspended (park_held): the loop runs another pass while its passes bring more requests,
- * then commits what it holds in one batch itself (writer_run_if_idle) and answers those requests on its next
- * pass. A delivery is so read, stored and answered on one thread, with no hand-off to another
- * thread and back; on this kind of machine a thread put to sleep and woken costs more than a
- * batch's commit. While another thread is committing, the loop keeps what it holds and reads
- * on, yielding the CPU, and commits when that thread is done.
+ * then commits what it holds in one batch itself (writer_run_if_idle) and answers those
+ * requests on its next pass. A delivery is so read, stored and answered on one thread, with no
+ * hand-off to another thread and back; on this kind of machine a thread put to sleep and woken
+ * costs more than a batch's commit. While another thread is committing, the loop keeps what it
+ * holds and reads on, yielding the CPU, and commits when that thread is done.
  *
  * A held connection stays in libmicrohttpd's loop, which calls its handler on each pass until
  * it answers (the handler waits for the commit); its job is only ever in a batch run by its
- * own loop, so the loop's thread never sees it half done.
+ * own loop, so the loop's thread never sees it half done. If libmicrohttpd closes it
+ * meanwhile (its timeout), the request is kept as an orphan until committed (on_completed).
  *
  * A connection parked for anything else (a long-poll, a read on a reader thread, a scripted
  * delay, a job for the writer thread) is suspended, and resumed from another thread by

@@ -46,12 +46,12 @@ struct writer_job {
     struct writer_job *next; /* the writer's list link */
 };
 
-/* Called on the thread running the batch after each commit, before any of the batch's done callbacks,
- * with the batch's jobs linked through ->next (inserts that failed have rc < 0). */
+/* Called on the thread running the batch after each commit, before any of the batch's done
+ * callbacks, with the batch's jobs linked through ->next (inserts that failed have rc < 0). */
 typedef void (*writer_commit_fn)(void *arg, const struct writer_job *batch, int64_t last_id);
 
-/* Called on the thread running the batch after the last done callback of each batch (with writer_create's
- * arg): lets done callbacks gather work and act on it once per batch. */
+/* Called on the thread running the batch after the last done callback of each batch (with
+ * writer_create's arg): lets done callbacks gather work and act on it once per batch. */
 typedef void (*writer_done_fn)(void *arg);
 
 struct writer_stats {
@@ -70,9 +70,9 @@ struct writer_stats {
 #define WRITER_NO_CHECKPOINTER (1 << 16)
 
 /* Open (creating when needed) the database at path and start the writer on it. store_flags
- * are passed to store_open (STORE_SYNC_FULL), WRITER_NO_CHECKPOINTER aside. For a file database the writer also runs a
- * checkpointer thread with a connection of its own, so copying the WAL back into the file
- * never holds up a commit. on_commit may be NULL. */
+ * are passed to store_open (STORE_SYNC_FULL), WRITER_NO_CHECKPOINTER aside. For a file
+ * database the writer also runs a checkpointer thread with a connection of its own, so copying
+ * the WAL back into the file never holds up a commit. on_commit may be NULL. */
 int writer_create(const char *path, int store_flags, writer_commit_fn on_commit, void *arg,
                   writer **ret, struct wh_error *err);
 

@@ -502,6 +502,135 @@ START_TEST(test_flush_waits_for_running_batch)
 }
 END_TEST
 
+/* writer_run_if_idle: runs on the calling thread when no batch is running; while one runs
+ * elsewhere it leaves the jobs alone and says so, and the on_idle hook tells when to retry. */
+struct idle_ctx {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int calls;
+};
+
+static void count_idle(void *arg)
+{
+    struct idle_ctx *ic = arg;
+    pthread_mutex_lock(&ic->lock);
+    ic->calls++;
+    pthread_cond_broadcast(&ic->cond);
+    pthread_mutex_unlock(&ic->lock);
+}
+
+struct here {
+    struct writer_job job;
+    pthread_t ran_on;
+    bool done;
+};
+
+static void note_thread(struct writer_job *job, void *arg)
+{
+    struct here *h = arg;
+    ck_assert_ptr_eq(&h->job, job);
+    h->ran_on = pthread_self();
+    h->done = true;
+}
+
+START_TEST(test_run_if_idle)
+{
+    char path[128];
+    db_path(path, sizeof(path), "idle.db");
+    struct idle_ctx ic;
+    memset(&ic, 0, sizeof(ic));
+    pthread_mutex_init(&ic.lock, NULL);
+    pthread_cond_init(&ic.cond, NULL);
+    writer *w = NULL;
+    struct wh_error err = {0};
+    ck_assert_int_eq(writer_create(path, 0, NULL, &ic, &w, &err), 0);
+    writer_on_idle(w, count_idle);
+
+    /* idle: the jobs run here, before the call returns */
+    struct here a[2];
+    memset(a, 0, sizeof(a));
+    for (int i = 0; i < 2; i++) {
+        a[i].job.kind = WRITER_INSERT;
+        a[i].job.delivery = make("idle", i);
+        a[i].job.done = note_thread;
+        a[i].job.arg = &a[i];
+    }
+    a[0].job.next = &a[1].job;
+    ck_assert_int_eq(writer_run_if_idle(w, &a[0].job), 1);
+    for (int i = 0; i < 2; i++) {
+        ck_assert(a[i].done);
+        ck_assert(pthread_equal(a[i].ran_on, pthread_self()));
+        ck_assert_int_eq(a[i].job.rc, 0);
+        ck_assert_int_eq(a[i].job.result, i + 1);
+    }
+
+    /* a batch running on the writer's thread (held inside its done callback) */
+    struct gate g;
+    memset(&g, 0, sizeof(g));
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_cond_init(&g.cond, NULL);
+    struct writer_job gj;
+    memset(&gj, 0, sizeof(gj));
+    gj.kind = WRITER_INSERT;
+    gj.delivery = make("gate", 3);
+    gj.done = gate_done;
+    gj.arg = &g;
+    ck_assert_int_eq(writer_submit(w, &gj), 0);
+    pthread_mutex_lock(&g.lock);
+    while (!g.entered)
+        pthread_cond_wait(&g.cond, &g.lock);
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_lock(&ic.lock);
+    int idle_before = ic.calls;
+    pthread_mutex_unlock(&ic.lock);
+
+    struct here b;
+    memset(&b, 0, sizeof(b));
+    b.job.kind = WRITER_INSERT;
+    b.job.delivery = make("idle", 4);
+    b.job.done = note_thread;
+    b.job.arg = &b;
+    ck_assert_int_eq(writer_run_if_idle(w, &b.job), 0);
+    ck_assert_msg(!b.done, "a job was run while another thread held the batch");
+
+    /* the running batch ends: the hook fires, and a retry runs the job here */
+    pthread_mutex_lock(&g.lock);
+    g.release = true;
+    pthread_cond_broadcast(&g.cond);
+    pthread_mutex_unlock(&g.lock);
+    pthread_mutex_lock(&ic.lock);
+    while (ic.calls == idle_before)
+        pthread_cond_wait(&ic.cond, &ic.lock);
+    pthread_mutex_unlock(&ic.lock);
+    ck_assert_int_eq(writer_run_if_idle(w, &b.job), 1);
+    ck_assert(b.done);
+    ck_assert(pthread_equal(b.ran_on, pthread_self()));
+    ck_assert_int_eq(b.job.rc, 0);
+    ck_assert_int_eq(b.job.result, 4);
+
+    writer_seal(w);
+    struct here c;
+    memset(&c, 0, sizeof(c));
+    c.job.kind = WRITER_INSERT;
+    c.job.delivery = make("idle", 5);
+    c.job.done = note_thread;
+    c.job.arg = &c;
+    ck_assert_int_eq(writer_run_if_idle(w, &c.job), -ESHUTDOWN);
+    ck_assert(!c.done);
+    writer_destroy(w);
+    ck_assert_int_eq(count_rows(path), 4);
+    for (int i = 0; i < 2; i++)
+        delivery_destroy(a[i].job.delivery);
+    delivery_destroy(gj.delivery);
+    delivery_destroy(b.job.delivery);
+    delivery_destroy(c.job.delivery);
+    pthread_mutex_destroy(&g.lock);
+    pthread_cond_destroy(&g.cond);
+    pthread_mutex_destroy(&ic.lock);
+    pthread_cond_destroy(&ic.cond);
+}
+END_TEST
+
 START_TEST(test_seal)
 {
     char path[128];
@@ -819,6 +948,7 @@ static Suite *writer_suite(void)
     tcase_add_test(tc, test_no_hook);
     tcase_add_test(tc, test_flush);
     tcase_add_test(tc, test_flush_waits_for_running_batch);
+    tcase_add_test(tc, test_run_if_idle);
     tcase_add_test(tc, test_seal);
     tcase_add_test(tc, test_delete_job);
     tcase_add_test(tc, test_mixed_batch);
