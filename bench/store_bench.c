@@ -3,7 +3,7 @@
  * usage: store_bench DIR [N]   (bench/store builds and runs it)
  * For each batch size (1, 2, 4, ..., 64) it creates DIR/store.db, stores N deliveries shaped
  * like bench/run's (a 1 KiB JSON body, wrk's four headers) in transactions of that many rows,
- * and copies the WAL back into the file every 4000 frames as the receiver's checkpointer does
+ * and copies the WAL back into the file every 1000 frames as the receiver's checkpointer does
  * (here on the same thread, so that the copy is counted). It prints the CPU time (user +
  * system, this thread) and the wall time per delivery, and the WAL frames written per
  * delivery. This is the storage part of the receiver's cost per delivery, without HTTP. */
@@ -19,7 +19,7 @@
 #include "store.h"
 
 /* The receiver's checkpointer starts once the WAL holds this many frames (writer.c). */
-#define CHECKPOINT_FRAMES 4000
+#define CHECKPOINT_FRAMES 1000
 
 static double seconds(clockid_t clock)
 {

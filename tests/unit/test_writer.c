@@ -258,8 +258,8 @@ START_TEST(test_checkpoint_keeps_wal_short)
     long wal_size;
     push_through_wal("ckpt.db", 0, TEST_WAL_LIMIT, &st, &wal_size);
     /* about 66 MB went through the WAL: it started over and stayed short. (How often depends
-     * on how much CPU the checkpointer got: on an idle machine 7-8 times, the file under 20 MB;
-     * starved, at the limit the test sets.) */
+     * on how much CPU the checkpointer got: on an idle machine every few MiB; starved, at the
+     * limit the test sets.) */
     ck_assert_msg(st.wal_restarts >= 1, "the WAL never started over");
     ck_assert_msg(wal_size < WAL_BOUND, "the WAL grew to %ld bytes", wal_size);
     if (st.tail_checkpoints)
