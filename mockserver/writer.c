@@ -35,6 +35,7 @@ struct writer {
     bool stopping;                  /* guarded by lock */
     bool sealed;                    /* no new jobs; guarded by lock */
     bool busy;                      /* a batch is being processed; guarded by lock */
+    unsigned hooks;                 /* on_idle calls running; guarded by lock */
     pthread_cond_t idle;            /* signalled when the queue is empty and not busy */
     atomic_int_fast64_t last_id;
     pthread_mutex_t stats_lock;
@@ -243,6 +244,20 @@ static unsigned run_batches(writer *w)
     return n;
 }
 
+/* Call the on_idle hook (w->lock held, released meanwhile). writer_flush waits for it too, so
+ * that once it returns on a sealed writer no hook runs any more. */
+static void call_on_idle(writer *w)
+{
+    if (!w->on_idle)
+        return;
+    w->hooks++;
+    pthread_mutex_unlock(&w->lock);
+    w->on_idle(w->arg);
+    pthread_mutex_lock(&w->lock);
+    if (--w->hooks == 0)
+        pthread_cond_broadcast(&w->idle);
+}
+
 static void *writer_main(void *arg)
 {
     writer *w = arg;
@@ -250,11 +265,7 @@ static void *writer_main(void *arg)
     for (;;) {
         if (w->head && !w->busy) {
             run_batches(w);
-            if (w->on_idle) {
-                pthread_mutex_unlock(&w->lock);
-                w->on_idle(w->arg);
-                pthread_mutex_lock(&w->lock);
-            }
+            call_on_idle(w);
             continue;
         }
         if (!w->head && !w->busy && w->stopping)
@@ -289,9 +300,8 @@ int writer_run_if_idle(writer *w, struct writer_job *jobs)
         w->head = jobs;
     w->tail = last;
     run_batches(w);
+    call_on_idle(w);
     pthread_mutex_unlock(&w->lock);
-    if (w->on_idle)
-        w->on_idle(w->arg);
     return 1;
 }
 
@@ -415,7 +425,7 @@ void writer_seal(writer *w)
 void writer_flush(writer *w)
 {
     pthread_mutex_lock(&w->lock);
-    while (w->head || w->busy)
+    while (w->head || w->busy || w->hooks)
         pthread_cond_wait(&w->idle, &w->lock);
     pthread_mutex_unlock(&w->lock);
 }

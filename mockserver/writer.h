@@ -107,7 +107,8 @@ void writer_get_stats(writer *w, struct writer_stats *ret);
 /* Refuse further jobs (writer_submit then returns -ESHUTDOWN); queued ones still complete. */
 void writer_seal(writer *w);
 
-/* Wait until every job submitted so far has been completed (done callbacks returned). */
+/* Wait until every job submitted so far has been completed (done callbacks returned) and no
+ * on_idle hook is running. */
 void writer_flush(writer *w);
 
 /* Finish every queued job, stop the thread, close the store. NULL-safe. */
