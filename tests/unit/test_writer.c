@@ -631,6 +631,83 @@ START_TEST(test_run_if_idle)
 }
 END_TEST
 
+/* writer_flush waits for an on_idle hook that is still running: the server frees what the
+ * hook touches once flush returns on a sealed writer. */
+struct hook_gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool entered, release, returned, flushed, hook_done_at_flush;
+    writer *w;
+};
+
+static void blocking_hook(void *arg)
+{
+    struct hook_gate *h = arg;
+    pthread_mutex_lock(&h->lock);
+    if (!h->entered) {
+        h->entered = true;
+        pthread_cond_broadcast(&h->cond);
+        while (!h->release)
+            pthread_cond_wait(&h->cond, &h->lock);
+        h->returned = true;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void *hook_flusher(void *arg)
+{
+    struct hook_gate *h = arg;
+    writer_flush(h->w);
+    pthread_mutex_lock(&h->lock);
+    h->flushed = true;
+    h->hook_done_at_flush = h->returned;
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+START_TEST(test_flush_waits_for_idle_hook)
+{
+    char path[128];
+    db_path(path, sizeof(path), "hook.db");
+    struct hook_gate h;
+    memset(&h, 0, sizeof(h));
+    pthread_mutex_init(&h.lock, NULL);
+    pthread_cond_init(&h.cond, NULL);
+    struct wh_error err = {0};
+    ck_assert_int_eq(writer_create(path, 0, NULL, &h, &h.w, &err), 0);
+    writer_on_idle(h.w, blocking_hook);
+    struct ctx c;
+    ctx_init(&c);
+    struct rec r;
+    rec_insert(&r, &c, make("hook", 1));
+    ck_assert_int_eq(writer_submit(h.w, &r.job), 0);
+    /* the writer thread ran the batch and is now inside the hook */
+    pthread_mutex_lock(&h.lock);
+    while (!h.entered)
+        pthread_cond_wait(&h.cond, &h.lock);
+    pthread_mutex_unlock(&h.lock);
+    writer_seal(h.w);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, hook_flusher, &h), 0);
+    for (int i = 0; i < 100; i++)
+        sched_yield(); /* let the flusher get into writer_flush */
+    pthread_mutex_lock(&h.lock);
+    ck_assert_msg(!h.flushed, "writer_flush returned while the on_idle hook was running");
+    h.release = true;
+    pthread_cond_broadcast(&h.cond);
+    pthread_mutex_unlock(&h.lock);
+    pthread_join(th, NULL);
+    ck_assert(h.flushed);
+    ck_assert(h.hook_done_at_flush);
+    ck_assert_int_eq(r.job.rc, 0);
+    writer_destroy(h.w);
+    delivery_destroy(r.job.delivery);
+    ctx_finish(&c);
+    pthread_mutex_destroy(&h.lock);
+    pthread_cond_destroy(&h.cond);
+}
+END_TEST
+
 START_TEST(test_seal)
 {
     char path[128];
@@ -949,6 +1026,7 @@ static Suite *writer_suite(void)
     tcase_add_test(tc, test_flush);
     tcase_add_test(tc, test_flush_waits_for_running_batch);
     tcase_add_test(tc, test_run_if_idle);
+    tcase_add_test(tc, test_flush_waits_for_idle_hook);
     tcase_add_test(tc, test_seal);
     tcase_add_test(tc, test_delete_job);
     tcase_add_test(tc, test_mixed_batch);
