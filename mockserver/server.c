@@ -418,19 +418,30 @@ static bool loop_more_ready(struct loop *l)
 
 static void held_done(struct writer_job *job, void *arg);
 
-/* The held deliveries as a list of writer jobs, oldest first; the loop's list is emptied. */
-static struct writer_job *loop_take_held(struct loop *l)
+/* The held deliveries as a list of writer jobs, oldest first; the held list itself is left as
+ * it is (held_next and job.next are separate links). */
+static struct writer_job *loop_held_jobs(struct loop *l)
 {
     struct writer_job *jobs = NULL;
-    for (struct request *req = l->held, *next; req; req = next) {
-        next = req->held_next;
-        req->held_next = NULL;
+    for (struct request *req = l->held; req; req = req->held_next) {
         req->job.next = jobs;
         jobs = &req->job;
     }
+    return jobs;
+}
+
+/* The writer is sealed: what the loop holds is not stored (answered 503, or closed unanswered
+ * when the loop is ending). */
+static void loop_drop_held(struct loop *l)
+{
+    struct writer_job *jobs = loop_held_jobs(l);
     l->held = NULL;
     l->n_held = 0;
-    return jobs;
+    for (struct writer_job *j = jobs, *next; j; j = next) {
+        next = j->next;
+        j->rc = -ESHUTDOWN;
+        held_done(j, j->arg);
+    }
 }
 
 /* Commit the held deliveries here, unless another thread is running a batch: then they stay
@@ -439,30 +450,16 @@ static struct writer_job *loop_take_held(struct loop *l)
  * thread runs: its handler may be called, or its client may leave, meanwhile. */
 static bool loop_try_commit(struct loop *l)
 {
-    struct writer_job *jobs = loop_take_held(l);
+    struct writer_job *jobs = loop_held_jobs(l);
     atomic_store(&l->wants_writer, true);
     int r = writer_run_if_idle(l->srv->writer, jobs);
-    if (r == 0) {
-        /* put them back as they were (newest first) */
-        struct request *list = NULL;
-        unsigned n = 0;
-        for (struct writer_job *j = jobs; j; j = j->next, n++) {
-            struct request *req = j->arg;
-            req->held_next = list;
-            list = req;
-        }
-        l->held = list;
-        l->n_held = n;
-        return false;
-    }
+    if (r == 0)
+        return false; /* still held */
     atomic_store(&l->wants_writer, false);
-    if (r < 0) {
-        for (struct writer_job *j = jobs, *next; j; j = next) {
-            next = j->next;
-            j->rc = -ESHUTDOWN; /* answered 503 */
-            held_done(j, j->arg);
-        }
-    }
+    if (r < 0)
+        loop_drop_held(l); /* sealed: answered 503 */
+    l->held = NULL;
+    l->n_held = 0;
     return true;
 }
 
@@ -474,17 +471,6 @@ static void on_writer_idle(void *arg)
         struct loop *l = &s->loops[i];
         if (l != this_loop && atomic_exchange(&l->wants_writer, false))
             loop_wake(l);
-    }
-}
-
-/* The loop is ending (the writer is sealed): what it still holds is not stored, and its
- * connections are closed unanswered. */
-static void loop_drop_held(struct loop *l)
-{
-    for (struct writer_job *j = loop_take_held(l), *next; j; j = next) {
-        next = j->next;
-        j->rc = -ESHUTDOWN;
-        held_done(j, j->arg);
     }
 }
 
