@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "walvfs.h"
 
 #define SCHEMA_VERSION 4
 
@@ -236,7 +237,17 @@ int store_open(const char *path, int flags, store **ret, struct wh_error *err)
         free(s);
         return r;
     }
-    int r, rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+    /* a writing handle gathers each commit's WAL frames into one write (walvfs.h) */
+    const char *vfs = NULL;
+    int r, rc;
+    if (!memory && !(flags & STORE_READONLY)) {
+        if ((r = walvfs_register(err)) < 0) {
+            free(s);
+            return r;
+        }
+        vfs = WALVFS_NAME;
+    }
+    rc = sqlite3_open_v2(path, &s->db, oflags, vfs);
     if (rc != SQLITE_OK) {
         int sys = s->db ? sqlite3_system_errno(s->db) : 0;
         r = wh_error_set(err, sys ? -sys : sqlite_errno(rc), "cannot open database %s: %s%s%s%s",
