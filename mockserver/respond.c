@@ -263,15 +263,12 @@ void respond_request_done(server *s, struct request *req)
 static int build_raw(struct buf *out, struct request *req, const struct script_rule *rule,
                      bool promise)
 {
-    char deflt[96];
+    char deflt[SERVER_DEFAULT_BODY_MAX];
     const char *body = rule->body;
     size_t blen = rule->body_len;
     if (!body) {
-        int n = snprintf(deflt, sizeof(deflt), "{\"ok\":%s,\"id\":%lld}\n",
-                         rule->status >= 200 && rule->status < 300 ? "true" : "false",
-                         (long long)req->job.result);
+        blen = server_default_body(deflt, (unsigned)rule->status, req->job.result);
         body = deflt;
-        blen = (size_t)n;
     }
     const char *reason = MHD_get_reason_phrase_for((unsigned)rule->status);
     buf_printf(out, "HTTP/1.1 %d %s\r\n", rule->status, reason && *reason ? reason : "Unknown");

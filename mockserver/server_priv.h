@@ -202,6 +202,11 @@ enum MHD_Result respond_act(server *s, struct request *req);
 void respond_request_done(server *s, struct request *req);
 /* respond.c: end every parked act now (shutdown): each connection is closed. */
 void respond_stop_all(server *s);
+/* server.c: the default answer's body, {"ok":true|false,"id":N} and a newline (ok for a 2xx
+ * status), written into out (at least SERVER_DEFAULT_BODY_MAX bytes, not NUL-terminated);
+ * returns its length. */
+#define SERVER_DEFAULT_BODY_MAX 48
+size_t server_default_body(char *out, unsigned status, int64_t id);
 /* server.c: is a scripted body JSON (an object, array or string)? It is then sent as such. */
 bool server_looks_like_json(const char *text, size_t len);
 /* server.c: the default answer's JSON, or the error answer when the row was not stored. */

@@ -6,17 +6,16 @@
  *    nonzero), every other frame header has zero there; a new WAL starts with a 32-byte
  *    header at offset 0;
  *  - it may also rewrite the page of a frame written earlier in the same transaction, and
- *    rewrite frame headers (after reading the frame back) to fix their checksums;
+ *    rewrite frame headers to fix their checksums, each right after reading its frame back;
  *  - frames become visible only when the writer publishes the WAL index header, which it
  *    does through the database file's xShmBarrier after all the frames are written; the
  *    write lock is released through that file's xShmLock.
  *
- * So a run starts with a WAL header or a non-commit frame header, goes on with writes that
- * follow it directly, and is written out when a commit frame is complete (its error is the
- * commit's), before anything else is done to the WAL file, and before the database file's
- * xShmBarrier or xShmLock (so frames of a transaction that spilled and rolled back never
- * outlive its write lock). Rewrites, and a commit frame that starts no run, go straight
- * through. */
+ * So a run starts with a WAL header or a frame header (not one written right after a read),
+ * goes on with writes that follow it directly, and is written out when a commit frame is
+ * complete (its error is the commit's), before anything else is done to the WAL file, and
+ * before the database file's xShmBarrier or xShmLock (so frames of a transaction that spilled
+ * and rolled back never outlive its write lock). Other writes go straight through. */
 #include "walvfs.h"
 
 #include <errno.h>
@@ -45,6 +44,7 @@ struct vfile {
     size_t len;
     sqlite3_int64 off;
     bool commit_header; /* the run ends with a commit frame's header */
+    bool after_read;    /* the last call on the file was a read */
     int deferred;       /* an error of a write-out in xShmBarrier, which cannot return one */
 };
 
@@ -82,7 +82,8 @@ static int wal_write(struct vfile *f, const unsigned char *data, int n, sqlite3_
 {
     bool follows = f->len > 0 && off == f->off + (sqlite3_int64)f->len;
     bool commit_header = n == FRAME_HEADER && (data[4] | data[5] | data[6] | data[7]) != 0;
-    bool starts = (n == FRAME_HEADER && !commit_header) || (n == WAL_HEADER && off == 0);
+    bool starts = (n == FRAME_HEADER && !f->after_read) || (n == WAL_HEADER && off == 0);
+    f->after_read = false;
     int rc = f->deferred;
     f->deferred = SQLITE_OK;
     if (rc)
@@ -120,7 +121,11 @@ static int x_close(sqlite3_file *file)
 static int x_read(sqlite3_file *file, void *data, int n, sqlite3_int64 off)
 {
     struct vfile *f = (struct vfile *)file;
-    int rc = f->is_wal ? settle(f) : SQLITE_OK;
+    int rc = SQLITE_OK;
+    if (f->is_wal) {
+        rc = settle(f);
+        f->after_read = true;
+    }
     return rc ? rc : f->real->pMethods->xRead(f->real, data, n, off);
 }
 

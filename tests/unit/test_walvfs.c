@@ -104,11 +104,11 @@ static long write_calls(void)
     return n;
 }
 
-/* The write calls one COMMIT of a transaction of 20 rows of 3000 bytes (21 pages) makes. */
-static long commit_writes(sqlite3 *db)
+/* The write calls one COMMIT of a transaction of n rows of size bytes makes. */
+static long commit_writes(sqlite3 *db, int n, int size)
 {
     exec_ok(db, "BEGIN IMMEDIATE");
-    insert_rows(db, "c", 20, 3000);
+    insert_rows(db, "c", n, size);
     long before = write_calls();
     int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     long after = write_calls();
@@ -120,14 +120,20 @@ static long commit_writes(sqlite3 *db)
 START_TEST(test_commit_is_one_write)
 {
     sqlite3 *db = open_db(WALVFS_NAME);
-    for (int i = 0; i < 5; i++) /* the first commit of a new WAL writes its header too */
-        ck_assert_int_eq(commit_writes(db), 1);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 100);
+    /* 20 rows of 3000 bytes: a page each, and the root; the first commit of a new WAL
+     * writes its header too */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(commit_writes(db, 20, 3000), 1);
+    /* one small row: one frame, the last leaf */
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(commit_writes(db, 1, 100), 1);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 110);
     sqlite3_close(db);
 
     /* the measure itself: SQLite's own VFS writes each frame in two calls */
     db = open_db(NULL);
-    ck_assert_int_ge(commit_writes(db), 40);
+    ck_assert_int_ge(commit_writes(db, 20, 3000), 40);
+    ck_assert_int_eq(commit_writes(db, 1, 100), 2);
     sqlite3_close(db);
 }
 END_TEST
