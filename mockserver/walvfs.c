@@ -54,6 +54,16 @@ struct vfile {
 static sqlite3_vfs walvfs;
 static sqlite3_io_methods methods;
 
+/* walvfs_give_way(): the calling thread's function, and its writes since the last call */
+static _Thread_local void (*give_way)(void);
+static _Thread_local unsigned give_way_writes;
+
+void walvfs_give_way(void (*fn)(void))
+{
+    give_way = fn;
+    give_way_writes = 0;
+}
+
 static sqlite3_vfs *base(void)
 {
     return walvfs.pAppData;
@@ -134,6 +144,10 @@ static int x_write(sqlite3_file *file, const void *data, int n, sqlite3_int64 of
     struct vfile *f = (struct vfile *)file;
     if (f->is_wal)
         return wal_write(f, data, n, off);
+    if (give_way && ++give_way_writes >= WALVFS_GIVE_WAY_PAGES) {
+        give_way_writes = 0;
+        give_way();
+    }
     return f->real->pMethods->xWrite(f->real, data, n, off);
 }
 

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "walvfs.h"
 
 /* Ask for a checkpoint once the WAL holds this many frames (4 KiB pages): about 4 MiB. Each
  * round takes a CPU for as long as it copies: with 16 MiB rounds (about 13 a second at
@@ -58,9 +61,16 @@ struct writer {
     pthread_cond_t ckpt_wake;
 };
 
+static void yield_cpu(void)
+{
+    sched_yield();
+}
+
 static void *checkpointer_main(void *arg)
 {
     writer *w = arg;
+    /* a round copies up to thousands of pages: let the loops in between (walvfs.h) */
+    walvfs_give_way(yield_cpu);
     pthread_mutex_lock(&w->lock);
     for (;;) {
         while (!w->ckpt_wanted && !w->ckpt_stop)

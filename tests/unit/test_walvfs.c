@@ -3,6 +3,7 @@
  * after a commit loses nothing, spilled and rolled-back frames never reach another writer's
  * part of the file, frames rewritten in place keep a valid checksum chain). */
 #include <check.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sqlite3.h>
@@ -300,6 +301,63 @@ START_TEST(test_failed_write_fails_the_commit)
 }
 END_TEST
 
+static unsigned gave_way;
+
+static void count_give_way(void)
+{
+    gave_way++;
+}
+
+/* Checkpoint everything in the WAL from the calling thread; returns the frames copied. */
+static int checkpoint_all(sqlite3 *db)
+{
+    int log = 0, done = 0;
+    ck_assert_int_eq(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done),
+                     SQLITE_OK);
+    ck_assert_int_eq(done, log);
+    return done;
+}
+
+static void *checkpoint_thread(void *arg)
+{
+    checkpoint_all(arg);
+    return NULL;
+}
+
+START_TEST(test_give_way_while_copying)
+{
+    sqlite3 *w = open_db(WALVFS_NAME);
+    sqlite3 *ck = open_db(WALVFS_NAME);
+    /* 1000 rows of 3000 bytes: a page each, written once to the database by the checkpoint */
+    exec_ok(w, "BEGIN IMMEDIATE");
+    insert_rows(w, "g", 1000, 3000);
+    exec_ok(w, "COMMIT");
+    walvfs_give_way(count_give_way);
+    ck_assert_int_ge(checkpoint_all(ck), 1000);
+    ck_assert_uint_ge(gave_way, 1000 / WALVFS_GIVE_WAY_PAGES);
+    ck_assert_uint_le(gave_way, 1100 / WALVFS_GIVE_WAY_PAGES);
+
+    /* another thread's copy, and this thread's once it stopped, call nothing */
+    unsigned before = gave_way;
+    exec_ok(w, "BEGIN IMMEDIATE");
+    insert_rows(w, "g", 1000, 3000);
+    exec_ok(w, "COMMIT");
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, checkpoint_thread, ck), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_assert_uint_eq(gave_way, before);
+    walvfs_give_way(NULL);
+    exec_ok(w, "BEGIN IMMEDIATE");
+    insert_rows(w, "g", 1000, 3000);
+    exec_ok(w, "COMMIT");
+    ck_assert_int_ge(checkpoint_all(ck), 1000);
+    ck_assert_uint_eq(gave_way, before);
+    ck_assert_int_eq(query_int(ck, "SELECT count(*) FROM t"), 3000);
+    sqlite3_close(ck);
+    sqlite3_close(w);
+}
+END_TEST
+
 START_TEST(test_register_twice)
 {
     struct wh_error err = {0};
@@ -323,6 +381,7 @@ int main(void)
     tcase_add_test(tc, test_rolled_back_spill_never_overwrites_another_writer);
     tcase_add_test(tc, test_checkpoint_and_restart);
     tcase_add_test(tc, test_failed_write_fails_the_commit);
+    tcase_add_test(tc, test_give_way_while_copying);
     tcase_add_test(tc, test_register_twice);
     suite_add_tcase(s, tc);
     return unit_run(s);
