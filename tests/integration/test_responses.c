@@ -1,5 +1,6 @@
 /* Scripted responses: sequences, headers and bodies, cycle, match, scope message, faults seen
  * from libcurl, delays, the runtime API, --respond / WEBHOOKY_RESPOND, and the messages view. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,45 @@ START_TEST(scope_message_with_interleaved_messages)
     ck_assert_int_eq(json_integer_value(json_object_get(d, "attempt")), 3);
     ck_assert_str_eq(json_string_value(json_object_get(d, "message_key")), "B");
     json_decref(d);
+}
+END_TEST
+
+static bool is_body_key(const char *k)
+{
+    if (!k || strncmp(k, "body:", 5) != 0 || strlen(k) != 5 + 32)
+        return false;
+    for (const char *c = k + 5; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return false;
+    return true;
+}
+
+/* Without a message id or key, a message is its body on its path: "body:" and 32 hex digits;
+ * the default answer names the delivery's id. */
+START_TEST(body_message_key_and_default_answer)
+{
+    const char *bodies[] = {"{\"n\":1}", "{\"n\":1}", "{\"n\":2}"};
+    char *keys[3];
+    for (int i = 0; i < 3; i++) {
+        struct wh_response r;
+        wh_request(NULL, &srv, "POST", "/plain", NULL, bodies[i], strlen(bodies[i]), &r);
+        ck_assert_int_eq(r.rc, CURLE_OK);
+        ck_assert_int_eq(r.status, 200);
+        json_t *d = last_delivery("plain");
+        char want[64];
+        snprintf(want, sizeof(want), "{\"ok\":true,\"id\":%lld}\n",
+                 (long long)json_integer_value(json_object_get(d, "id")));
+        ck_assert_str_eq(r.body ? r.body : "", want);
+        wh_response_free(&r);
+        const char *k = json_string_value(json_object_get(d, "message_key"));
+        ck_assert_msg(is_body_key(k), "message_key %s", k ? k : "(null)");
+        keys[i] = strdup(k);
+        json_decref(d);
+    }
+    ck_assert_str_eq(keys[0], keys[1]);
+    ck_assert_str_ne(keys[0], keys[2]);
+    for (int i = 0; i < 3; i++)
+        free(keys[i]);
 }
 END_TEST
 
@@ -531,6 +571,7 @@ int main(void)
     tcase_add_test(tc, cycle_starts_over);
     tcase_add_test(tc, match_by_event_header_and_pointer);
     tcase_add_test(tc, scope_message_with_interleaved_messages);
+    tcase_add_test(tc, body_message_key_and_default_answer);
     tcase_add_test(tc, faults_seen_from_libcurl);
     tcase_add_test(tc, delay_is_applied_and_recorded);
     tcase_add_test(tc, client_gone_during_a_delay);
