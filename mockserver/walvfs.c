@@ -79,11 +79,18 @@ static int write_out(struct vfile *f)
     return rc;
 }
 
-/* Write out what is gathered, and report an earlier write-out's error once. */
-static int settle(struct vfile *f)
+/* An earlier write-out's error, reported once. */
+static int take_deferred(struct vfile *f)
 {
     int rc = f->deferred;
     f->deferred = SQLITE_OK;
+    return rc;
+}
+
+/* Write out what is gathered, and report an earlier write-out's error once. */
+static int settle(struct vfile *f)
+{
+    int rc = take_deferred(f);
     int w = write_out(f);
     return rc ? rc : w;
 }
@@ -94,8 +101,7 @@ static int wal_write(struct vfile *f, const unsigned char *data, int n, sqlite3_
     bool commit_header = n == FRAME_HEADER && (data[4] | data[5] | data[6] | data[7]) != 0;
     bool starts = (n == FRAME_HEADER && !f->after_read) || (n == WAL_HEADER && off == 0);
     f->after_read = false;
-    int rc = f->deferred;
-    f->deferred = SQLITE_OK;
+    int rc = take_deferred(f);
     if (rc)
         return rc;
     if (follows && f->len + (size_t)n > GATHER_MAX)

@@ -90,6 +90,14 @@ static void insert_rows(sqlite3 *db, const char *tag, int n, int size)
     sqlite3_finalize(st);
 }
 
+/* insert_rows() in a transaction of its own */
+static void commit_rows(sqlite3 *db, const char *tag, int n, int size)
+{
+    exec_ok(db, "BEGIN IMMEDIATE");
+    insert_rows(db, tag, n, size);
+    exec_ok(db, "COMMIT");
+}
+
 /* write(2)-family calls this process has made so far (/proc/self/io), or -1. Asserts nothing:
  * with Check's fork mode every assertion is a write of its own. */
 static long write_calls(void)
@@ -146,9 +154,7 @@ START_TEST(test_every_commit_visible_to_another_connection)
     int64_t total = 0;
     for (int i = 1; i <= 150; i++) {
         int n = i % 7 + 1, size = 200 + (i * 337) % 3500;
-        exec_ok(w, "BEGIN IMMEDIATE");
-        insert_rows(w, "v", n, size);
-        exec_ok(w, "COMMIT");
+        commit_rows(w, "v", n, size);
         total += n;
         ck_assert_int_eq(query_int(r, "SELECT count(*) FROM t"), total);
         ck_assert_int_eq(query_int(r, "SELECT max(length(v)) FROM t WHERE id = "
@@ -225,12 +231,8 @@ START_TEST(test_rolled_back_spill_never_overwrites_another_writer)
     insert_rows(w, "spilled", 40, 2000);
     exec_ok(w, "ROLLBACK");
     /* another writer now writes its frames where the rolled-back ones were */
-    exec_ok(other, "BEGIN IMMEDIATE");
-    insert_rows(other, "other", 50, 1000);
-    exec_ok(other, "COMMIT");
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "mine", 5, 1000);
-    exec_ok(w, "COMMIT");
+    commit_rows(other, "other", 50, 1000);
+    commit_rows(w, "mine", 5, 1000);
     sqlite3_close(w);
     ck_assert_int_eq(query_int(other, "SELECT count(*) FROM t WHERE tag = 'other'"), 50);
     ck_assert_int_eq(query_int(other, "SELECT count(*) FROM t WHERE tag = 'mine'"), 5);
@@ -246,9 +248,7 @@ START_TEST(test_checkpoint_and_restart)
     sqlite3 *w = open_db(WALVFS_NAME);
     sqlite3 *ck = open_db(NULL);
     for (int i = 0; i < 300; i++) {
-        exec_ok(w, "BEGIN IMMEDIATE");
-        insert_rows(w, "r", 4, 1000);
-        exec_ok(w, "COMMIT");
+        commit_rows(w, "r", 4, 1000);
         if (i % 10 == 9)
             ck_assert_int_eq(
                 sqlite3_wal_checkpoint_v2(ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
@@ -267,9 +267,7 @@ START_TEST(test_failed_write_fails_the_commit)
 {
     sqlite3 *w = open_db(WALVFS_NAME);
     sqlite3 *r = open_db(NULL);
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "first", 5, 1000);
-    exec_ok(w, "COMMIT");
+    commit_rows(w, "first", 5, 1000);
     char wal[160];
     snprintf(wal, sizeof(wal), "%s-wal", path);
     struct stat st;
@@ -290,9 +288,7 @@ START_TEST(test_failed_write_fails_the_commit)
     ck_assert_int_eq(query_int(r, "SELECT count(*) FROM t WHERE tag = 'lost'"), 0);
 
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "later", 20, 3000);
-    exec_ok(w, "COMMIT");
+    commit_rows(w, "later", 20, 3000);
     ck_assert_int_eq(query_int(r, "SELECT count(*) FROM t WHERE tag = 'later'"), 20);
     ck_assert_int_eq(query_int(r, "SELECT count(*) FROM t"), 25);
     check_integrity(r);
@@ -329,9 +325,7 @@ START_TEST(test_give_way_while_copying)
     sqlite3 *w = open_db(WALVFS_NAME);
     sqlite3 *ck = open_db(WALVFS_NAME);
     /* 1000 rows of 3000 bytes: a page each, written once to the database by the checkpoint */
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "g", 1000, 3000);
-    exec_ok(w, "COMMIT");
+    commit_rows(w, "g", 1000, 3000);
     walvfs_give_way(count_give_way);
     ck_assert_int_ge(checkpoint_all(ck), 1000);
     ck_assert_uint_ge(gave_way, 1000 / WALVFS_GIVE_WAY_PAGES);
@@ -339,17 +333,13 @@ START_TEST(test_give_way_while_copying)
 
     /* another thread's copy, and this thread's once it stopped, call nothing */
     unsigned before = gave_way;
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "g", 1000, 3000);
-    exec_ok(w, "COMMIT");
+    commit_rows(w, "g", 1000, 3000);
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, checkpoint_thread, ck), 0);
     ck_assert_int_eq(pthread_join(t, NULL), 0);
     ck_assert_uint_eq(gave_way, before);
     walvfs_give_way(NULL);
-    exec_ok(w, "BEGIN IMMEDIATE");
-    insert_rows(w, "g", 1000, 3000);
-    exec_ok(w, "COMMIT");
+    commit_rows(w, "g", 1000, 3000);
     ck_assert_int_ge(checkpoint_all(ck), 1000);
     ck_assert_uint_eq(gave_way, before);
     ck_assert_int_eq(query_int(ck, "SELECT count(*) FROM t"), 3000);
